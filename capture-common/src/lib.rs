@@ -1,0 +1,232 @@
+//! What the XDP program (`capture-ebpf`) and the userspace daemon
+//! (`capture-user`) must agree on, defined once: the ring-buffer event
+//! layout, the per-CPU counter indices, the parse-error reasons and the
+//! limits of the DNS wire format that both sides enforce.
+#![no_std]
+
+/// Longest QNAME in wire form, terminating zero included (RFC 1035 §2.3.4).
+pub const MAX_NAME_LEN: usize = 255;
+/// Longest single label (RFC 1035 §2.3.4).
+pub const MAX_LABEL_LEN: usize = 63;
+/// Most labels a valid name can hold: 127 one-byte labels plus the root.
+pub const MAX_LABELS: usize = 128;
+/// The DNS port both sides watch.
+pub const DNS_PORT: u16 = 53;
+/// Size of the fixed DNS message header.
+pub const DNS_HEADER_LEN: usize = 12;
+/// Name of the ring-buffer map in the eBPF object.
+pub const EVENTS_MAP: &str = "EVENTS";
+/// Name of the per-CPU counter map in the eBPF object.
+pub const STATS_MAP: &str = "STATS";
+/// Name of the read-only global that selects mirror mode: 0 (gateway mode,
+/// every packet gets XDP_PASS) or 1 (mirror mode, every packet gets XDP_DROP
+/// once it has been looked at). Set by the loader before verification, so
+/// the verifier prunes the branch not taken.
+pub const MIRROR_GLOBAL: &str = "DNSRARE_MIRROR";
+/// Name of the XDP program in the eBPF object.
+pub const PROGRAM_NAME: &str = "dnsrare";
+/// Default ring-buffer size in bytes (a power of two, page aligned).
+pub const DEFAULT_RING_BYTES: u32 = 16 << 20;
+
+/// What a [`DnsEvent`] describes.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// A DNS query (QR = 0, opcode QUERY) sent to port 53.
+    Query = 0,
+    /// A DNS response (QR = 1, opcode QUERY) sent from port 53.
+    Response = 1,
+}
+
+impl EventKind {
+    /// The kind encoded in [`DnsEvent::kind`], if it is one.
+    pub const fn from_u8(v: u8) -> Option<Self> {
+        match v {
+            0 => Some(Self::Query),
+            1 => Some(Self::Response),
+            _ => None,
+        }
+    }
+}
+
+/// Address family of the addresses in a [`DnsEvent`].
+pub const FAMILY_IPV4: u8 = 4;
+/// Address family of the addresses in a [`DnsEvent`].
+pub const FAMILY_IPV6: u8 = 6;
+/// Transport of a [`DnsEvent`]: UDP (IANA protocol number).
+pub const TRANSPORT_UDP: u8 = 17;
+/// Transport of a [`DnsEvent`]: TCP (IANA protocol number).
+pub const TRANSPORT_TCP: u8 = 6;
+
+/// One DNS message seen on the wire, as the XDP program writes it into the
+/// ring buffer and the pcap reader builds it in userspace.
+///
+/// Addresses are in network byte order; an IPv4 address fills the first four
+/// bytes and the rest are zero. The name is the first question's QNAME in
+/// wire form (length-prefixed labels ending in a zero byte), `name_len` bytes
+/// long, already checked for label lengths, pointers and total length.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DnsEvent {
+    /// When the packet was seen: `bpf_ktime_get_ns` (CLOCK_MONOTONIC) in the
+    /// live path, nanoseconds since the UNIX epoch in the offline path.
+    pub timestamp_ns: u64,
+    /// Source address.
+    pub src_addr: [u8; 16],
+    /// Destination address.
+    pub dst_addr: [u8; 16],
+    /// Interface the packet arrived on (0 offline).
+    pub ifindex: u32,
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// DNS transaction id.
+    pub txid: u16,
+    /// QTYPE of the first question.
+    pub qtype: u16,
+    /// QCLASS of the first question.
+    pub qclass: u16,
+    /// ANCOUNT (responses; zero for queries).
+    pub ancount: u16,
+    /// Length of the wire-form name in `name`, terminating zero included.
+    pub name_len: u16,
+    /// [`FAMILY_IPV4`] or [`FAMILY_IPV6`].
+    pub family: u8,
+    /// An [`EventKind`] as `u8`.
+    pub kind: u8,
+    /// RCODE from the header (responses; zero for queries).
+    pub rcode: u8,
+    /// [`TRANSPORT_UDP`] or [`TRANSPORT_TCP`].
+    pub transport: u8,
+    /// Padding, always zero.
+    pub _pad: [u8; 2],
+    /// The QNAME in wire form; bytes past `name_len` are unspecified.
+    pub name: [u8; MAX_NAME_LEN + 1],
+}
+
+impl DnsEvent {
+    /// An all-zero event, to be filled in.
+    pub const fn zeroed() -> Self {
+        Self {
+            timestamp_ns: 0,
+            src_addr: [0; 16],
+            dst_addr: [0; 16],
+            ifindex: 0,
+            src_port: 0,
+            dst_port: 0,
+            txid: 0,
+            qtype: 0,
+            qclass: 0,
+            ancount: 0,
+            name_len: 0,
+            family: 0,
+            kind: 0,
+            rcode: 0,
+            transport: 0,
+            _pad: [0; 2],
+            name: [0; MAX_NAME_LEN + 1],
+        }
+    }
+
+    /// The wire-form name bytes (clamped to the buffer).
+    pub fn wire_name(&self) -> &[u8] {
+        let len = if (self.name_len as usize) < self.name.len() {
+            self.name_len as usize
+        } else {
+            self.name.len()
+        };
+        &self.name[..len]
+    }
+}
+
+/// Why a packet that claims to be a DNS query or response produced no event.
+/// The same reasons are counted by the XDP program and by the userspace
+/// packet parser, so the two can be compared frame by frame.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ParseError {
+    /// The DNS header, or the question's QTYPE/QCLASS, is cut off.
+    Truncated = 0,
+    /// A label length has its reserved bits set or runs past the packet.
+    BadLabel = 1,
+    /// The name is longer than 255 bytes in wire form.
+    NameTooLong = 2,
+    /// A compression pointer where the question's name must be literal.
+    CompressionPointer = 3,
+    /// Anything else: a query without a question, a bogus TCP length.
+    Other = 4,
+}
+
+impl ParseError {
+    /// Every reason, in counter order.
+    pub const ALL: [Self; 5] = [
+        Self::Truncated,
+        Self::BadLabel,
+        Self::NameTooLong,
+        Self::CompressionPointer,
+        Self::Other,
+    ];
+
+    /// Short stable name, used in reports and JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Truncated => "truncated",
+            Self::BadLabel => "bad_label",
+            Self::NameTooLong => "name_too_long",
+            Self::CompressionPointer => "compression_pointer",
+            Self::Other => "other",
+        }
+    }
+
+    /// The counter that counts this reason.
+    pub const fn stat(self) -> Stat {
+        match self {
+            Self::Truncated => Stat::ParseTruncated,
+            Self::BadLabel => Stat::ParseBadLabel,
+            Self::NameTooLong => Stat::ParseNameTooLong,
+            Self::CompressionPointer => Stat::ParsePointer,
+            Self::Other => Stat::ParseOther,
+        }
+    }
+}
+
+/// Index of each per-CPU counter in the [`STATS_MAP`] array.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stat {
+    /// Every packet the program saw.
+    Packets = 0,
+    /// DNS query events written to the ring.
+    Queries = 1,
+    /// DNS response events written to the ring.
+    Responses = 2,
+    /// Events that could not be written because the ring was full.
+    Lost = 3,
+    /// Packets that are not DNS queries or responses (other traffic, other
+    /// opcodes, non-first fragments, truncated lower-layer headers).
+    Ignored = 4,
+    /// Parse error: [`ParseError::Truncated`].
+    ParseTruncated = 5,
+    /// Parse error: [`ParseError::BadLabel`].
+    ParseBadLabel = 6,
+    /// Parse error: [`ParseError::NameTooLong`].
+    ParseNameTooLong = 7,
+    /// Parse error: [`ParseError::CompressionPointer`].
+    ParsePointer = 8,
+    /// Parse error: [`ParseError::Other`].
+    ParseOther = 9,
+}
+
+/// Number of counters in [`STATS_MAP`].
+pub const STAT_COUNT: u32 = 10;
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: `DnsEvent` is `repr(C)`, holds only integers and byte arrays,
+    // and has no implicit padding (checked by the size assertion below), so
+    // every bit pattern is a valid value.
+    unsafe impl aya::Pod for super::DnsEvent {}
+}
+
+const _: () = assert!(core::mem::size_of::<DnsEvent>() == 320);

@@ -1,0 +1,103 @@
+//! The dnsrare XDP program.
+//!
+//! For every packet: walk Ethernet (up to two VLAN tags), IPv4 or IPv6 (with
+//! a bounded chain of extension headers) and UDP; if it is a DNS query to
+//! port 53 or a response from port 53, check the first question's name and
+//! copy it, with the addresses, ports and header fields, into one
+//! [`DnsEvent`] in the `EVENTS` ring buffer. Every packet is counted in the
+//! per-CPU `STATS` array under exactly one outcome besides `Packets`.
+//!
+//! The program never blocks and never fails a packet: in gateway mode every
+//! packet gets `XDP_PASS`, parsed or not; in mirror mode every packet gets
+//! `XDP_DROP` after it has been looked at.
+#![no_std]
+#![no_main]
+
+mod packet;
+mod question;
+
+use aya_ebpf::{
+    bindings::xdp_action,
+    macros::{map, xdp},
+    maps::{PerCpuArray, RingBuf},
+    programs::XdpContext,
+};
+use capture_common::{DEFAULT_RING_BYTES, DnsEvent, STAT_COUNT, Stat};
+
+use crate::question::Outcome;
+
+/// Events for userspace; resized by the loader (`--ring-size`).
+#[map(name = "EVENTS")]
+static EVENTS: RingBuf = RingBuf::with_byte_size(DEFAULT_RING_BYTES, 0);
+
+/// Per-CPU counters, indexed by [`Stat`].
+#[map(name = "STATS")]
+static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(STAT_COUNT, 0);
+
+/// Mirror mode switch, written by the loader before the program is verified
+/// (`capture_common::MIRROR_GLOBAL`); 0 means gateway mode.
+#[unsafe(no_mangle)]
+static DNSRARE_MIRROR: u32 = 0;
+
+#[xdp]
+pub fn dnsrare(ctx: XdpContext) -> u32 {
+    count(Stat::Packets);
+    match question::inspect(&ctx) {
+        Outcome::Ignored => count(Stat::Ignored),
+        Outcome::Invalid(reason) => count(reason.stat()),
+        Outcome::Dns(found) => emit(&ctx, &found),
+    }
+    // SAFETY: a plain read of a global the loader may have rewritten; the
+    // volatile read keeps the compiler from folding in the initial value.
+    if unsafe { core::ptr::read_volatile(&DNSRARE_MIRROR) } == 0 {
+        xdp_action::XDP_PASS
+    } else {
+        xdp_action::XDP_DROP
+    }
+}
+
+/// Adds one to a per-CPU counter.
+#[inline(always)]
+fn count(stat: Stat) {
+    if let Some(slot) = STATS.get_ptr_mut(stat as u32) {
+        // SAFETY: the pointer comes from the map lookup and is this CPU's
+        // slot; XDP programs do not nest on one CPU, so nothing races us.
+        unsafe { *slot += 1 };
+    }
+}
+
+/// Reserves a ring entry for a checked DNS message and fills it in, or
+/// counts it as lost when the ring is full.
+#[inline(always)]
+fn emit(ctx: &XdpContext, found: &question::Found) {
+    let Some(mut entry) = EVENTS.reserve::<DnsEvent>(0) else {
+        count(Stat::Lost);
+        return;
+    };
+    let event = entry.as_mut_ptr();
+    // SAFETY: `event` points at a reserved ring entry of the right size and
+    // alignment; `fill` writes every field userspace reads.
+    if unsafe { question::fill(ctx, found, event) } {
+        entry.submit(0);
+        count(found.stat());
+    } else {
+        // The bounded copy of the name failed; the name was already checked
+        // against the packet, so this does not happen in practice, but the
+        // entry must never reach userspace half-written.
+        entry.discard(0);
+        count(Stat::ParseOther);
+    }
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    // An endless loop: any panic path that survives optimisation makes the
+    // program fail verification ("last insn is not an exit or jmp"), so a
+    // loaded program is one without panics.
+    loop {}
+}
+
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";

@@ -1,0 +1,169 @@
+//! Bounds-checked packet reads and the walk from Ethernet to the UDP payload.
+//!
+//! Every read compares its end against `data_end` before touching the packet,
+//! as the verifier requires. The computed end goes through
+//! `core::hint::black_box`: without it LLVM rewrites the comparison into a
+//! form the verifier cannot relate to the packet pointer ("invalid access to
+//! packet", TOOLCHAIN.md).
+
+use core::hint::black_box;
+
+use aya_ebpf::programs::XdpContext;
+use capture_common::{FAMILY_IPV4, FAMILY_IPV6, TRANSPORT_UDP};
+
+/// Offsets past this are not followed: it keeps every offset the verifier
+/// sees bounded, and no header chain we parse reaches it.
+pub const MAX_HEADER_OFFSET: usize = 1024;
+
+const ETH_HLEN: usize = 14;
+const ETH_P_IPV4: u16 = 0x0800;
+const ETH_P_IPV6: u16 = 0x86dd;
+const ETH_P_8021Q: u16 = 0x8100;
+const ETH_P_8021AD: u16 = 0x88a8;
+const VLAN_HLEN: usize = 4;
+const MAX_VLAN_TAGS: usize = 2;
+
+const IPPROTO_UDP: u8 = 17;
+const IPV6_HLEN: usize = 40;
+const IPV6_HOPOPTS: u8 = 0;
+const IPV6_ROUTING: u8 = 43;
+const IPV6_FRAGMENT: u8 = 44;
+const IPV6_DSTOPTS: u8 = 60;
+/// Extension headers followed before giving up; kept small because nested
+/// bounded loops multiply the verifier's work.
+const MAX_IPV6_EXT: usize = 4;
+const UDP_HLEN: usize = 8;
+
+/// Where a UDP payload sits and who sent it to whom.
+pub struct Datagram {
+    /// Offset of the network header (addresses are read from it later).
+    pub l3_offset: usize,
+    /// [`FAMILY_IPV4`] or [`FAMILY_IPV6`].
+    pub family: u8,
+    /// [`capture_common::TRANSPORT_UDP`].
+    pub transport: u8,
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// Offset of the first payload byte.
+    pub payload: usize,
+}
+
+/// Reads one byte at `off`, or `None` past the end of the packet.
+#[inline(always)]
+pub fn byte_at(ctx: &XdpContext, off: usize) -> Option<u8> {
+    let start = ctx.data();
+    let end = ctx.data_end();
+    let ptr = start + off;
+    if black_box(ptr + 1) > end {
+        return None;
+    }
+    // SAFETY: `ptr + 1 <= data_end`, checked just above.
+    Some(unsafe { *(ptr as *const u8) })
+}
+
+/// Reads a big-endian `u16` at `off`, or `None` past the end of the packet.
+#[inline(always)]
+pub fn be16_at(ctx: &XdpContext, off: usize) -> Option<u16> {
+    let start = ctx.data();
+    let end = ctx.data_end();
+    let ptr = start + off;
+    if black_box(ptr + 2) > end {
+        return None;
+    }
+    // SAFETY: `ptr + 2 <= data_end`, checked just above.
+    let bytes = unsafe { (ptr as *const [u8; 2]).read_unaligned() };
+    Some(u16::from_be_bytes(bytes))
+}
+
+/// Walks Ethernet, VLAN tags, IPv4/IPv6 and UDP. `None` for anything that is
+/// not a complete, first-fragment UDP datagram header.
+#[inline(always)]
+pub fn udp_datagram(ctx: &XdpContext) -> Option<Datagram> {
+    let mut ethertype = be16_at(ctx, ETH_HLEN - 2)?;
+    let mut l3 = ETH_HLEN;
+    for _ in 0..MAX_VLAN_TAGS {
+        if ethertype != ETH_P_8021Q && ethertype != ETH_P_8021AD {
+            break;
+        }
+        ethertype = be16_at(ctx, l3 + 2)?;
+        l3 += VLAN_HLEN;
+    }
+    let (family, protocol, l4) = match ethertype {
+        ETH_P_IPV4 => ipv4(ctx, l3)?,
+        ETH_P_IPV6 => ipv6(ctx, l3)?,
+        _ => return None,
+    };
+    if protocol != IPPROTO_UDP || l4 > MAX_HEADER_OFFSET {
+        return None;
+    }
+    let src_port = be16_at(ctx, l4)?;
+    let dst_port = be16_at(ctx, l4 + 2)?;
+    // The UDP header must be complete even when no payload follows.
+    be16_at(ctx, l4 + UDP_HLEN - 2)?;
+    Some(Datagram {
+        l3_offset: l3,
+        family,
+        transport: TRANSPORT_UDP,
+        src_port,
+        dst_port,
+        payload: l4 + UDP_HLEN,
+    })
+}
+
+/// IPv4 header at `off`: any IHL, non-first fragments skipped. Returns the
+/// family, the protocol and the offset of the transport header.
+#[inline(always)]
+fn ipv4(ctx: &XdpContext, off: usize) -> Option<(u8, u8, usize)> {
+    let version_ihl = byte_at(ctx, off)?;
+    if version_ihl >> 4 != 4 {
+        return None;
+    }
+    let ihl = usize::from(version_ihl & 0x0f) * 4;
+    if ihl < 20 {
+        return None;
+    }
+    // Fragment offset (13 bits): a non-first fragment holds no UDP header.
+    if be16_at(ctx, off + 6)? & 0x1fff != 0 {
+        return None;
+    }
+    let protocol = byte_at(ctx, off + 9)?;
+    // The addresses are read later; make sure the fixed header is whole.
+    be16_at(ctx, off + 18)?;
+    Some((FAMILY_IPV4, protocol, off + ihl))
+}
+
+/// IPv6 header at `off` with up to [`MAX_IPV6_EXT`] hop-by-hop, routing,
+/// fragment (first fragments only) and destination-options headers.
+#[inline(always)]
+fn ipv6(ctx: &XdpContext, off: usize) -> Option<(u8, u8, usize)> {
+    if byte_at(ctx, off)? >> 4 != 6 {
+        return None;
+    }
+    let mut next = byte_at(ctx, off + 6)?;
+    // The destination address ends the fixed header.
+    be16_at(ctx, off + IPV6_HLEN - 2)?;
+    let mut l4 = off + IPV6_HLEN;
+    for _ in 0..MAX_IPV6_EXT {
+        match next {
+            IPV6_HOPOPTS | IPV6_ROUTING | IPV6_DSTOPTS => {
+                next = byte_at(ctx, l4)?;
+                let len = (usize::from(byte_at(ctx, l4 + 1)?) + 1) * 8;
+                l4 += len;
+            }
+            IPV6_FRAGMENT => {
+                next = byte_at(ctx, l4)?;
+                if be16_at(ctx, l4 + 2)? & 0xfff8 != 0 {
+                    return None;
+                }
+                l4 += 8;
+            }
+            _ => break,
+        }
+        if l4 > MAX_HEADER_OFFSET {
+            return None;
+        }
+    }
+    Some((FAMILY_IPV6, next, l4))
+}

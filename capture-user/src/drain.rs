@@ -1,0 +1,92 @@
+//! The drain thread: empties the XDP program's ring buffer, decodes each
+//! event and hands it to the engine's dispatcher.
+
+use std::{
+    os::fd::AsRawFd,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+};
+
+use aya::maps::{MapData, RingBuf};
+use capture_common::{DnsEvent, ParseError};
+
+use crate::{
+    engine::Dispatcher, engine::EngineError, observation::Observation, stats::ParseErrorCounts,
+};
+
+/// How long one wait for new events lasts before the stop flag is checked.
+const POLL_MS: i32 = 100;
+
+/// Events the drain could not decode, by reason; shared with the server.
+#[derive(Debug, Default)]
+pub struct DecodeErrors {
+    counts: [AtomicU64; ParseError::ALL.len()],
+}
+
+impl DecodeErrors {
+    /// Counts one failed decode.
+    pub fn add(&self, reason: ParseError) {
+        self.counts[reason as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts so far.
+    pub fn snapshot(&self) -> ParseErrorCounts {
+        let mut out = ParseErrorCounts::default();
+        for reason in ParseError::ALL {
+            *out.get_mut(reason) = self.counts[reason as usize].load(Ordering::Relaxed);
+        }
+        out
+    }
+}
+
+/// Drains `ring` into `dispatcher` until `stop` is set and the ring is
+/// empty. Set `stop` only after the program is detached, so nothing
+/// arrives after the last drain.
+pub fn run(
+    mut ring: RingBuf<MapData>,
+    mut dispatcher: Dispatcher,
+    errors: Arc<DecodeErrors>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), EngineError> {
+    let clock_offset = crate::observation::monotonic_to_wall_offset();
+    let mut scratch = String::with_capacity(256);
+    loop {
+        let stopping = stop.load(Ordering::Acquire);
+        while let Some(item) = ring.next() {
+            let Some(event) = read_event(&item) else {
+                errors.add(ParseError::Other);
+                continue;
+            };
+            match Observation::from_event(&event, clock_offset, &mut scratch) {
+                Ok(observation) => dispatcher.push(observation)?,
+                Err(reason) => errors.add(reason),
+            }
+        }
+        dispatcher.flush()?;
+        if stopping {
+            return Ok(());
+        }
+        wait_readable(ring.as_raw_fd());
+    }
+}
+
+fn read_event(bytes: &[u8]) -> Option<DnsEvent> {
+    if bytes.len() < size_of::<DnsEvent>() {
+        return None;
+    }
+    // SAFETY: the length is checked above, `DnsEvent` is plain old data
+    // (every bit pattern is valid), and the read is unaligned-safe.
+    Some(unsafe { bytes.as_ptr().cast::<DnsEvent>().read_unaligned() })
+}
+
+fn wait_readable(fd: i32) {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; an error or timeout only means we loop.
+    unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
+}

@@ -1,0 +1,20 @@
+//! dnsrare: live DNS rare-name hunting.
+//!
+//! The XDP program (`capture-ebpf`) picks DNS queries off the wire into a
+//! ring buffer; [`drain`] empties it into the sharded counting [`engine`];
+//! the [`server`] answers [`protocol`] requests from the CLI with a
+//! [`report`]. Every stage below the loader ([`capture`]) is plain code that
+//! tests without a kernel.
+
+pub mod capture;
+pub mod cli;
+pub mod client;
+pub mod daemon;
+pub mod drain;
+pub mod engine;
+pub mod name;
+pub mod observation;
+pub mod protocol;
+pub mod report;
+pub mod server;
+pub mod stats;

@@ -1,0 +1,127 @@
+//! The daemon side of the local socket: binds it safely (mode 0600, a stale
+//! file replaced, a live daemon refused) and answers one request per
+//! connection until told to stop.
+
+use std::{
+    io::{self, BufRead, BufReader, Read, Write},
+    os::unix::{
+        fs::PermissionsExt,
+        net::{UnixListener, UnixStream},
+    },
+    path::{Path, PathBuf},
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
+
+use thiserror::Error;
+
+use crate::protocol::{MAX_REQUEST_BYTES, Request, Response};
+
+/// How long a client may take to send its request or read the answer.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often the accept loop checks the stop flag.
+const ACCEPT_POLL: Duration = Duration::from_millis(100);
+
+/// Errors setting up the socket.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// Another daemon answers on the path.
+    #[error("another dnsrare daemon is already serving {0}")]
+    InUse(PathBuf),
+    /// Binding or preparing the socket failed.
+    #[error("cannot serve on {path}")]
+    Bind {
+        /// Socket path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A bound socket; the file is removed when this is dropped.
+pub struct Server {
+    listener: UnixListener,
+    path: PathBuf,
+}
+
+impl Server {
+    /// Binds `path` with mode 0600. A leftover socket file nobody answers on
+    /// is replaced; a live daemon's socket is left alone.
+    pub fn bind(path: &Path) -> Result<Self, ServerError> {
+        let err = |source| ServerError::Bind {
+            path: path.to_owned(),
+            source,
+        };
+        if path.exists() {
+            if UnixStream::connect(path).is_ok() {
+                return Err(ServerError::InUse(path.to_owned()));
+            }
+            std::fs::remove_file(path).map_err(err)?;
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        // Bind under a strict umask so the socket is never reachable by
+        // others, not even between bind and chmod.
+        // SAFETY: umask only swaps the process's file-creation mask.
+        let old = unsafe { libc::umask(0o177) };
+        let bound = UnixListener::bind(path);
+        // SAFETY: as above, restoring the previous mask.
+        unsafe { libc::umask(old) };
+        let listener = bound.map_err(err)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+        listener.set_nonblocking(true).map_err(err)?;
+        Ok(Self {
+            listener,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Answers requests with `handle` until `stop` is set.
+    pub fn serve(&self, stop: &AtomicBool, mut handle: impl FnMut(Request) -> Response) {
+        while !stop.load(Ordering::Acquire) {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    if let Err(e) = answer(stream, &mut handle) {
+                        log::debug!("client connection: {e}");
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_POLL),
+                Err(e) => {
+                    log::warn!("accepting a client on {}: {e}", self.path.display());
+                    std::thread::sleep(ACCEPT_POLL);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn answer(stream: UnixStream, handle: &mut impl FnMut(Request) -> Response) -> io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
+    stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
+    let mut line = Vec::new();
+    BufReader::new((&stream).take(MAX_REQUEST_BYTES as u64 + 1)).read_until(b'\n', &mut line)?;
+    let response = if line.len() > MAX_REQUEST_BYTES {
+        Response::Error {
+            message: format!("request longer than {MAX_REQUEST_BYTES} bytes"),
+        }
+    } else {
+        match serde_json::from_slice::<Request>(&line) {
+            Ok(request) => handle(request),
+            Err(e) => Response::Error {
+                message: format!("malformed request: {e}"),
+            },
+        }
+    };
+    let mut out = serde_json::to_vec(&response).map_err(io::Error::other)?;
+    out.push(b'\n');
+    (&stream).write_all(&out)
+}

@@ -1,0 +1,69 @@
+//! Running child processes: echo what runs, fail with the command line.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{Context, Result, bail};
+
+use crate::ebpf;
+
+/// Runs `cmd` with inherited stdio; an error names the command and status.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: {}", describe(cmd));
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {}", describe(cmd)))?;
+    if !status.success() {
+        bail!("{} failed: {status}", describe(cmd));
+    }
+    Ok(())
+}
+
+/// Whether `cmd` runs and exits successfully, with its output discarded.
+pub fn succeeds(cmd: &mut Command) -> bool {
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A `cargo` command from the toolchain that runs xtask (rustup's stable).
+pub fn cargo(root: &Path) -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root);
+    cmd
+}
+
+/// Builds the eBPF object and the `dnsrare` binary that embeds it; returns
+/// the binary's path.
+pub fn build_dnsrare(root: &Path, release: bool) -> Result<PathBuf> {
+    ebpf::build(root)?;
+    let mut build = cargo(root);
+    build.args(["build", "--package", "capture-user", "--bin", "dnsrare"]);
+    if release {
+        build.arg("--release");
+    }
+    run(&mut build)?;
+    let profile = if release { "release" } else { "debug" };
+    Ok(root.join("target").join(profile).join("dnsrare"))
+}
+
+/// Runs `bin args…` and exits with its exit code.
+pub fn exec(bin: &Path, args: &[String]) -> Result<()> {
+    let status = Command::new(bin)
+        .args(args)
+        .status()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    std::process::exit(status.code().unwrap_or(1));
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&arg.to_string_lossy());
+    }
+    s
+}

@@ -1,0 +1,63 @@
+//! `cargo xtask …`: everything that is not the `dnsrare` binary itself —
+//! installing the eBPF toolchain, building the XDP program with Debian's
+//! rustc, running every test, and the demo.
+
+mod cmd;
+mod demo;
+mod ebpf;
+mod setup;
+mod test;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "dnsrare project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install the eBPF toolchain (Debian rustc, LLVM 22, bpf-linker); idempotent.
+    Setup,
+    /// Build the XDP program with Debian's rustc.
+    BuildEbpf,
+    /// Set up, build, then run `dnsrare` with the given arguments (e.g. `-- run --iface eth1`).
+    Run {
+        /// Arguments for `dnsrare`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Set up, build, then run every check and test (needs root).
+    Test,
+    /// Set up, build, then run the daemon on a veth pair in a fresh network
+    /// namespace, replay generated traffic into it and print the report.
+    Demo,
+}
+
+fn main() -> Result<()> {
+    let root = workspace_root();
+    match Cli::parse().task {
+        Task::Setup => setup::run(),
+        Task::BuildEbpf => ebpf::build(&root).map(drop),
+        Task::Run { args } => {
+            setup::run()?;
+            let bin = cmd::build_dnsrare(&root, true)?;
+            cmd::exec(&bin, &args)
+        }
+        Task::Test => test::run(&root),
+        Task::Demo => demo::run(&root),
+    }
+}
+
+/// The repository root (the parent of this crate).
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
