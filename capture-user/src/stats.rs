@@ -82,6 +82,25 @@ pub struct KernelCounters {
 }
 
 impl KernelCounters {
+    /// What changed since `earlier` (counters only grow).
+    pub fn since(&self, earlier: &Self) -> Self {
+        let mut parse_errors = ParseErrorCounts::default();
+        for reason in ParseError::ALL {
+            *parse_errors.get_mut(reason) = self
+                .parse_errors
+                .get(reason)
+                .saturating_sub(earlier.parse_errors.get(reason));
+        }
+        Self {
+            packets: self.packets.saturating_sub(earlier.packets),
+            queries: self.queries.saturating_sub(earlier.queries),
+            responses: self.responses.saturating_sub(earlier.responses),
+            lost: self.lost.saturating_sub(earlier.lost),
+            ignored: self.ignored.saturating_sub(earlier.ignored),
+            parse_errors,
+        }
+    }
+
     /// Builds the counters from the raw array indexed by [`Stat`].
     pub fn from_array(raw: &[u64; STAT_COUNT as usize]) -> Self {
         let at = |stat: Stat| raw[stat as usize];

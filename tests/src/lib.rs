@@ -1,1 +1,256 @@
-//! placeholder
+//! Helpers shared by the end-to-end tests: the real `dnsrare` binary run as
+//! a daemon inside a lab namespace, the real XDP program driven through
+//! `BPF_PROG_TEST_RUN`, and the shared real captures when they are present.
+//!
+//! Every test here needs root (it loads BPF programs and creates network
+//! namespaces); traffic only travels inside labs the tests create.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use aya::maps::{MapData, RingBuf};
+use capture_common::DnsEvent;
+use dnsrare::{
+    capture::{Capture, CounterMap, LoadOptions},
+    stats::KernelCounters,
+};
+use traffic::netns::Lab;
+
+/// The repository root.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// The `dnsrare` binary under test: `$DNSRARE_BIN`, or the one cargo built
+/// next to this test executable.
+pub fn dnsrare_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("DNSRARE_BIN") {
+        return PathBuf::from(bin);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/dnsrare
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable under target/<profile>/deps")
+        .join("dnsrare");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build --bin dnsrare` (cargo xtask test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// The shared developer data (`../shared/data`), or `None` with a plain
+/// message when it is absent (it always is present in CI).
+pub fn shared_data(test: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("DNSRARE_SHARED_DATA").map_or_else(
+        || workspace_root().join("../shared/data"),
+        PathBuf::from,
+    );
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "{test}: {} is absent, so this test checks nothing here (it runs in CI)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, or panics with
+/// `what` after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The real XDP program, loaded but not attached, for `BPF_PROG_TEST_RUN`.
+pub struct Probe {
+    capture: Capture,
+    ring: RingBuf<MapData>,
+    counters: CounterMap,
+}
+
+/// What one run of the program over one frame did.
+#[derive(Debug)]
+pub struct ProbeRun {
+    /// XDP action returned.
+    pub action: u32,
+    /// Events it wrote to the ring.
+    pub events: Vec<DnsEvent>,
+    /// Counter changes.
+    pub counters: KernelCounters,
+}
+
+impl Probe {
+    /// Loads the program in gateway mode with the default ring.
+    pub fn new() -> Self {
+        Self::with(LoadOptions::default())
+    }
+
+    /// Loads the program with `options`.
+    pub fn with(options: LoadOptions) -> Self {
+        let mut capture = Capture::load(options).expect("loading the XDP program (root?)");
+        let ring = capture.take_ring().expect("ring buffer");
+        let counters = capture.take_counters().expect("counters");
+        Self {
+            capture,
+            ring,
+            counters,
+        }
+    }
+
+    /// Runs the program once over `frame`.
+    pub fn run(&mut self, frame: &[u8]) -> ProbeRun {
+        let before = self.counters.read().expect("reading counters");
+        let action = self.capture.test_run(frame).expect("BPF_PROG_TEST_RUN");
+        let after = self.counters.read().expect("reading counters");
+        ProbeRun {
+            action,
+            events: self.drain(),
+            counters: after.since(&before),
+        }
+    }
+
+    /// Runs the program once over `frame` without reading the ring; returns
+    /// the XDP action.
+    pub fn run_only(&mut self, frame: &[u8]) -> u32 {
+        self.capture.test_run(frame).expect("BPF_PROG_TEST_RUN")
+    }
+
+    /// Runs the program over `frame` and returns the kernel's error.
+    pub fn run_err(&mut self, frame: &[u8]) -> dnsrare::capture::CaptureError {
+        self.capture
+            .test_run(frame)
+            .expect_err("the kernel should refuse this frame")
+    }
+
+    /// Events waiting in the ring.
+    pub fn drain(&mut self) -> Vec<DnsEvent> {
+        let mut out = Vec::new();
+        while let Some(item) = self.ring.next() {
+            assert_eq!(item.len(), size_of::<DnsEvent>(), "event size");
+            // SAFETY: length checked; DnsEvent is plain old data.
+            out.push(unsafe { item.as_ptr().cast::<DnsEvent>().read_unaligned() });
+        }
+        out
+    }
+
+    /// Current counters.
+    pub fn counters(&self) -> KernelCounters {
+        self.counters.read().expect("reading counters")
+    }
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A `dnsrare run` daemon inside a lab's gateway namespace, stopped (and
+/// killed if need be) when dropped.
+pub struct Daemon {
+    child: Option<Child>,
+    /// Its socket.
+    pub socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    /// Starts the daemon on the lab's gateway interface with `extra` flags
+    /// and waits until it answers.
+    pub fn start(lab: &Lab, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let socket = dir.path().join("dnsrare.sock");
+        let log = std::fs::File::create(dir.path().join("daemon.log")).expect("log file");
+        let child = lab
+            .gateway_command(dnsrare_bin())
+            .args(["run", "--iface", &lab.gateway_if, "--socket"])
+            .arg(&socket)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starting dnsrare run");
+        let mut daemon = Self {
+            child: Some(child),
+            socket,
+            _dir: dir,
+        };
+        wait_for("the daemon to answer", Duration::from_secs(20), || {
+            if let Some(status) = daemon.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("dnsrare run exited early ({status}): {}", daemon.log());
+            }
+            daemon.cli(&["stats"]).status.success().then_some(())
+        });
+        daemon
+    }
+
+    /// The daemon's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// Runs `dnsrare ARGS --socket SOCKET`.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(dnsrare_bin())
+            .args(args)
+            .arg("--socket")
+            .arg(&self.socket)
+            .output()
+            .expect("running dnsrare")
+    }
+
+    /// `dnsrare report --json --top N`, parsed.
+    pub fn report(&self, top: usize) -> serde_json::Value {
+        let out = self.cli(&["report", "--json", "--top", &top.to_string()]);
+        assert!(out.status.success(), "report failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("report JSON")
+    }
+
+    /// Waits until the engine has counted `queries` queries; returns the
+    /// report then.
+    pub fn wait_counted(&self, queries: u64, top: usize) -> serde_json::Value {
+        wait_for(
+            &format!("{queries} queries to be counted"),
+            Duration::from_secs(20),
+            || {
+                let r = self.report(top);
+                (r["capture"]["counted"].as_u64() >= Some(queries)).then_some(r)
+            },
+        )
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn stop(mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        // SAFETY: signalling our own child by pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        child.wait().expect("waiting for dnsrare")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
