@@ -1,11 +1,14 @@
 //! The dnsrare XDP program.
 //!
 //! For every packet: walk Ethernet (up to two VLAN tags), IPv4 or IPv6 (with
-//! a bounded chain of extension headers) and UDP; if it is a DNS query to
-//! port 53 or a response from port 53, check the first question's name and
-//! copy it, with the addresses, ports and header fields, into one
-//! [`DnsEvent`] in the `EVENTS` ring buffer. Every packet is counted in the
-//! per-CPU `STATS` array under exactly one outcome besides `Packets`.
+//! a bounded chain of extension headers) and UDP or TCP; for each DNS query
+//! to port 53 or response from port 53 in it (one per UDP datagram, up to
+//! [`MAX_STREAM_MESSAGES`] length-prefixed messages per TCP segment), check
+//! the first question's name and copy it, with the addresses, ports and
+//! header fields, into one [`DnsEvent`] in the `EVENTS` ring buffer. Every
+//! packet is counted in the per-CPU `STATS` array: under `Packets`, and
+//! under `Ignored` or once per DNS message it held (emitted, lost, or a
+//! parse error by reason).
 //!
 //! The program never blocks and never fails a packet: in gateway mode every
 //! packet gets `XDP_PASS`, parsed or not; in mirror mode every packet gets
@@ -22,9 +25,20 @@ use aya_ebpf::{
     maps::{PerCpuArray, RingBuf},
     programs::XdpContext,
 };
-use capture_common::{DEFAULT_RING_BYTES, DnsEvent, STAT_COUNT, Stat};
+use capture_common::{
+    DEFAULT_RING_BYTES, DNS_HEADER_LEN, DnsEvent, STAT_COUNT, Stat, TRANSPORT_UDP,
+};
 
-use crate::question::Outcome;
+use crate::{
+    packet::{Datagram, be16_at},
+    question::{Framing, Outcome},
+};
+
+/// DNS messages looked at in one TCP segment.
+pub const MAX_STREAM_MESSAGES: usize = 4;
+/// Offsets past this are not followed in a TCP segment (keeps the
+/// verifier's view of every offset bounded; above any jumbo frame).
+const MAX_STREAM_OFFSET: usize = 16 * 1024;
 
 /// Events for userspace; resized by the loader (`--ring-size`).
 #[map(name = "EVENTS")]
@@ -42,10 +56,15 @@ static DNSRARE_MIRROR: u32 = 0;
 #[xdp]
 pub fn dnsrare(ctx: XdpContext) -> u32 {
     count(Stat::Packets);
-    match question::inspect(&ctx) {
-        Outcome::Ignored => count(Stat::Ignored),
-        Outcome::Invalid(reason) => count(reason.stat()),
-        Outcome::Dns(found) => emit(&ctx, &found),
+    match packet::datagram(&ctx) {
+        None => count(Stat::Ignored),
+        Some(d) if d.transport == TRANSPORT_UDP => {
+            record(
+                &ctx,
+                question::inspect(&ctx, &d, d.payload, Framing::Datagram),
+            );
+        }
+        Some(d) => stream(&ctx, &d),
     }
     // SAFETY: a plain read of a global the loader may have rewritten; the
     // volatile read keeps the compiler from folding in the initial value.
@@ -53,6 +72,47 @@ pub fn dnsrare(ctx: XdpContext) -> u32 {
         xdp_action::XDP_PASS
     } else {
         xdp_action::XDP_DROP
+    }
+}
+
+/// Looks at the length-prefixed DNS messages at the start of a TCP
+/// segment's payload.
+#[inline(always)]
+fn stream(ctx: &XdpContext, d: &Datagram) {
+    let packet_len = ctx.data_end() - ctx.data();
+    let mut offset = d.payload;
+    let mut seen = false;
+    for _ in 0..MAX_STREAM_MESSAGES {
+        let Some(len) = be16_at(ctx, offset) else {
+            break;
+        };
+        let len = usize::from(len);
+        if len < DNS_HEADER_LEN {
+            break;
+        }
+        let cut = offset + 2 + len > packet_len;
+        match question::inspect(ctx, d, offset + 2, Framing::Stream { cut }) {
+            Outcome::Ignored => break,
+            outcome => record(ctx, outcome),
+        }
+        seen = true;
+        offset += 2 + len;
+        if cut || offset > MAX_STREAM_OFFSET {
+            break;
+        }
+    }
+    if !seen {
+        count(Stat::Ignored);
+    }
+}
+
+/// Counts a parse error or emits the event of a DNS message.
+#[inline(always)]
+fn record(ctx: &XdpContext, outcome: Outcome) {
+    match outcome {
+        Outcome::Ignored => count(Stat::Ignored),
+        Outcome::Invalid(reason) => count(reason.stat()),
+        Outcome::Dns(found) => emit(ctx, &found),
     }
 }
 

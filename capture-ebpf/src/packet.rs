@@ -1,4 +1,5 @@
-//! Bounds-checked packet reads and the walk from Ethernet to the UDP payload.
+//! Bounds-checked packet reads and the walk from Ethernet to the UDP or TCP
+//! payload.
 //!
 //! Every read compares its end against `data_end` before touching the packet,
 //! as the verifier requires. The computed end goes through
@@ -9,7 +10,7 @@
 use core::hint::black_box;
 
 use aya_ebpf::programs::XdpContext;
-use capture_common::{FAMILY_IPV4, FAMILY_IPV6, TRANSPORT_UDP};
+use capture_common::{FAMILY_IPV4, FAMILY_IPV6, TRANSPORT_TCP, TRANSPORT_UDP};
 
 /// Offsets past this are not followed: it keeps every offset the verifier
 /// sees bounded, and no header chain we parse reaches it.
@@ -23,6 +24,7 @@ const ETH_P_8021AD: u16 = 0x88a8;
 const VLAN_HLEN: usize = 4;
 const MAX_VLAN_TAGS: usize = 2;
 
+const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
 const IPV6_HLEN: usize = 40;
 const IPV6_HOPOPTS: u8 = 0;
@@ -33,14 +35,16 @@ const IPV6_DSTOPTS: u8 = 60;
 /// bounded loops multiply the verifier's work.
 const MAX_IPV6_EXT: usize = 4;
 const UDP_HLEN: usize = 8;
+const TCP_MIN_HLEN: usize = 20;
 
-/// Where a UDP payload sits and who sent it to whom.
+/// Where a UDP or TCP payload sits and who sent it to whom.
+#[derive(Clone, Copy)]
 pub struct Datagram {
     /// Offset of the network header (addresses are read from it later).
     pub l3_offset: usize,
     /// [`FAMILY_IPV4`] or [`FAMILY_IPV6`].
     pub family: u8,
-    /// [`capture_common::TRANSPORT_UDP`].
+    /// [`TRANSPORT_UDP`] or [`TRANSPORT_TCP`].
     pub transport: u8,
     /// Source port.
     pub src_port: u16,
@@ -77,10 +81,10 @@ pub fn be16_at(ctx: &XdpContext, off: usize) -> Option<u16> {
     Some(u16::from_be_bytes(bytes))
 }
 
-/// Walks Ethernet, VLAN tags, IPv4/IPv6 and UDP. `None` for anything that is
-/// not a complete, first-fragment UDP datagram header.
+/// Walks Ethernet, VLAN tags, IPv4/IPv6 and UDP or TCP. `None` for anything
+/// that is not a complete, first-fragment UDP or TCP header.
 #[inline(always)]
-pub fn udp_datagram(ctx: &XdpContext) -> Option<Datagram> {
+pub fn datagram(ctx: &XdpContext) -> Option<Datagram> {
     let mut ethertype = be16_at(ctx, ETH_HLEN - 2)?;
     let mut l3 = ETH_HLEN;
     for _ in 0..MAX_VLAN_TAGS {
@@ -95,20 +99,31 @@ pub fn udp_datagram(ctx: &XdpContext) -> Option<Datagram> {
         ETH_P_IPV6 => ipv6(ctx, l3)?,
         _ => return None,
     };
-    if protocol != IPPROTO_UDP || l4 > MAX_HEADER_OFFSET {
+    if l4 > MAX_HEADER_OFFSET {
         return None;
     }
+    let (transport, header_len) = match protocol {
+        IPPROTO_UDP => (TRANSPORT_UDP, UDP_HLEN),
+        IPPROTO_TCP => {
+            let data_offset = usize::from(byte_at(ctx, l4 + 12)? >> 4) * 4;
+            if data_offset < TCP_MIN_HLEN {
+                return None;
+            }
+            (TRANSPORT_TCP, data_offset)
+        }
+        _ => return None,
+    };
     let src_port = be16_at(ctx, l4)?;
     let dst_port = be16_at(ctx, l4 + 2)?;
-    // The UDP header must be complete even when no payload follows.
-    be16_at(ctx, l4 + UDP_HLEN - 2)?;
+    // The header must be complete even when no payload follows.
+    be16_at(ctx, l4 + header_len - 2)?;
     Some(Datagram {
         l3_offset: l3,
         family,
-        transport: TRANSPORT_UDP,
+        transport,
         src_port,
         dst_port,
-        payload: l4 + UDP_HLEN,
+        payload: l4 + header_len,
     })
 }
 

@@ -15,7 +15,7 @@ use capture_common::{
     MAX_NAME_LEN, ParseError, Stat,
 };
 
-use crate::packet::{Datagram, be16_at, byte_at, udp_datagram};
+use crate::packet::{Datagram, be16_at, byte_at};
 
 /// What one packet turned out to be.
 pub enum Outcome {
@@ -51,18 +51,35 @@ impl Found {
     }
 }
 
-/// Classifies the packet in `ctx`.
+/// Where a DNS message sits in the packet.
+#[derive(Clone, Copy)]
+pub enum Framing {
+    /// The whole UDP payload.
+    Datagram,
+    /// One message of a TCP stream; `cut` when its declared length runs
+    /// past the end of this segment (the rest is in later segments).
+    Stream {
+        /// The message continues beyond this packet.
+        cut: bool,
+    },
+}
+
+/// Classifies the DNS message at offset `dns` of the packet in `ctx`.
+///
+/// In a TCP segment a message that does not look like the start of a DNS
+/// message (a cut header, QDCOUNT other than 1) is ignored, not refused: it
+/// is more likely the middle of a stream than a malformed query. So is a
+/// question cut off where the message continues in the next segment.
 #[inline(always)]
-pub fn inspect(ctx: &XdpContext) -> Outcome {
-    let Some(datagram) = udp_datagram(ctx) else {
-        return Outcome::Ignored;
-    };
+pub fn inspect(ctx: &XdpContext, datagram: &Datagram, dns: usize, framing: Framing) -> Outcome {
+    let datagram = *datagram;
+    let stream_cut = matches!(framing, Framing::Stream { cut: true });
+    let is_stream = matches!(framing, Framing::Stream { .. });
     let to_dns = datagram.dst_port == DNS_PORT;
     let from_dns = datagram.src_port == DNS_PORT;
     if !to_dns && !from_dns {
         return Outcome::Ignored;
     }
-    let dns = datagram.payload;
     // ARCOUNT closes the fixed header: if it is there, the header is whole.
     let (Some(txid), Some(flags), Some(qdcount), Some(ancount), Some(_)) = (
         be16_at(ctx, dns),
@@ -71,7 +88,11 @@ pub fn inspect(ctx: &XdpContext) -> Outcome {
         be16_at(ctx, dns + 6),
         be16_at(ctx, dns + DNS_HEADER_LEN - 2),
     ) else {
-        return Outcome::Invalid(ParseError::Truncated);
+        return if is_stream {
+            Outcome::Ignored
+        } else {
+            Outcome::Invalid(ParseError::Truncated)
+        };
     };
     let is_response = flags & 0x8000 != 0;
     let opcode = (flags >> 11) & 0x0f;
@@ -83,6 +104,9 @@ pub fn inspect(ctx: &XdpContext) -> Outcome {
     if opcode != 0 {
         return Outcome::Ignored;
     }
+    if is_stream && qdcount != 1 {
+        return Outcome::Ignored;
+    }
     if qdcount == 0 {
         return match kind {
             EventKind::Query => Outcome::Invalid(ParseError::Other),
@@ -91,15 +115,19 @@ pub fn inspect(ctx: &XdpContext) -> Outcome {
         };
     }
     let name_offset = dns + DNS_HEADER_LEN;
+    let cut_short = |reason| match reason {
+        ParseError::Truncated | ParseError::BadLabel if stream_cut => Outcome::Ignored,
+        reason => Outcome::Invalid(reason),
+    };
     let name_len = match name_length(ctx, name_offset) {
         Ok(len) => len,
-        Err(reason) => return Outcome::Invalid(reason),
+        Err(reason) => return cut_short(reason),
     };
     let (Some(qtype), Some(qclass)) = (
         be16_at(ctx, name_offset + name_len),
         be16_at(ctx, name_offset + name_len + 2),
     ) else {
-        return Outcome::Invalid(ParseError::Truncated);
+        return cut_short(ParseError::Truncated);
     };
     Outcome::Dns(Found {
         datagram,
@@ -149,17 +177,15 @@ fn name_length(ctx: &XdpContext, start: usize) -> Result<usize, ParseError> {
     Err(ParseError::NameTooLong)
 }
 
-/// Reads `N` bytes at `off` with one bounds check.
+/// Copies `len` packet bytes at `offset` to `dst` with the kernel helper,
+/// which checks the range itself; true on success.
+///
+/// # Safety
+/// `dst` must be valid for `len` bytes of writes.
 #[inline(always)]
-fn bytes_at<const N: usize>(ctx: &XdpContext, off: usize) -> Option<[u8; N]> {
-    let start = ctx.data();
-    let end = ctx.data_end();
-    let ptr = start + off;
-    if core::hint::black_box(ptr + N) > end {
-        return None;
-    }
-    // SAFETY: `ptr + N <= data_end`, checked just above.
-    Some(unsafe { (ptr as *const [u8; N]).read_unaligned() })
+unsafe fn load(ctx: &XdpContext, offset: usize, dst: *mut u8, len: u32) -> bool {
+    // SAFETY: the caller guarantees `dst`; the helper bounds the read.
+    unsafe { bpf_xdp_load_bytes(ctx.ctx, offset as u32, dst.cast(), len) == 0 }
 }
 
 /// Writes the event for `found` into `event`. Returns false if a packet
@@ -170,33 +196,31 @@ fn bytes_at<const N: usize>(ctx: &XdpContext, off: usize) -> Option<[u8; N]> {
 #[inline(always)]
 pub unsafe fn fill(ctx: &XdpContext, found: &Found, event: *mut DnsEvent) -> bool {
     let d = &found.datagram;
-    let mut src = [0u8; 16];
-    let mut dst = [0u8; 16];
-    if d.family == FAMILY_IPV4 {
-        let (Some(s), Some(t)) = (
-            bytes_at::<4>(ctx, d.l3_offset + 12),
-            bytes_at::<4>(ctx, d.l3_offset + 16),
-        ) else {
-            return false;
-        };
-        src[..4].copy_from_slice(&s);
-        dst[..4].copy_from_slice(&t);
-    } else {
-        let (Some(s), Some(t)) = (
-            bytes_at::<16>(ctx, d.l3_offset + 8),
-            bytes_at::<16>(ctx, d.l3_offset + 24),
-        ) else {
-            return false;
-        };
-        src = s;
-        dst = t;
-    }
     // SAFETY: the caller hands us a valid entry; every field is written
     // through the raw pointer without creating a reference to uninit memory.
+    // The address copies go straight from the packet into the entry: arrays
+    // moved through the stack made LLVM emit spills the verifier refuses.
     unsafe {
         (*event).timestamp_ns = bpf_ktime_get_ns();
-        (*event).src_addr = src;
-        (*event).dst_addr = dst;
+        let addrs = &raw mut (*event).src_addr;
+        let copied = if d.family == FAMILY_IPV4 {
+            (*event).src_addr = [0; 16];
+            (*event).dst_addr = [0; 16];
+            load(ctx, d.l3_offset + 12, addrs.cast(), 4)
+                && load(
+                    ctx,
+                    d.l3_offset + 16,
+                    (&raw mut (*event).dst_addr).cast(),
+                    4,
+                )
+        } else {
+            // Source and destination are adjacent in both the IPv6 header
+            // and the event: one copy of 32 bytes.
+            load(ctx, d.l3_offset + 8, addrs.cast(), 32)
+        };
+        if !copied {
+            return false;
+        }
         (*event).ifindex = ctx.ingress_ifindex() as u32;
         (*event).src_port = d.src_port;
         (*event).dst_port = d.dst_port;
@@ -216,14 +240,13 @@ pub unsafe fn fill(ctx: &XdpContext, found: &Found, event: *mut DnsEvent) -> boo
         return false;
     }
     // SAFETY: `name` has room for MAX_NAME_LEN + 1 bytes and `len` is at most
-    // MAX_NAME_LEN; the helper checks the packet range itself.
-    let copied = unsafe {
-        bpf_xdp_load_bytes(
-            ctx.ctx,
-            found.name_offset as u32,
-            (*event).name.as_mut_ptr().cast(),
+    // MAX_NAME_LEN.
+    unsafe {
+        load(
+            ctx,
+            found.name_offset,
+            (&raw mut (*event).name).cast(),
             len as u32,
         )
-    };
-    copied == 0
+    }
 }

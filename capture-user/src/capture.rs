@@ -10,6 +10,7 @@ use aya::{
     programs::{ProgramError, TestRun, TestRunOptions, Xdp, XdpMode},
 };
 use capture_common::{EVENTS_MAP, MIRROR_GLOBAL, PROGRAM_NAME, STAT_COUNT, STATS_MAP};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::stats::KernelCounters;
@@ -83,6 +84,15 @@ impl Default for LoadOptions {
     }
 }
 
+/// Size of the loaded program, as the kernel reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramFacts {
+    /// Instructions after the kernel's rewrites.
+    pub instructions: Option<u32>,
+    /// Instructions the verifier processed to accept it ("processed N insns").
+    pub verified_instructions: Option<u32>,
+}
+
 /// The loaded program with its maps; dropping it detaches every link.
 pub struct Capture {
     ebpf: Ebpf,
@@ -131,6 +141,15 @@ impl Capture {
         };
         self.attached.push((iface.to_owned(), mode));
         Ok(mode)
+    }
+
+    /// What the kernel reports about the loaded program.
+    pub fn facts(&mut self) -> Result<ProgramFacts, CaptureError> {
+        let info = xdp(&mut self.ebpf)?.info().map_err(CaptureError::Verify)?;
+        Ok(ProgramFacts {
+            instructions: info.size_translated().map(|bytes| bytes / 8),
+            verified_instructions: info.verified_instruction_count(),
+        })
     }
 
     /// Interfaces attached so far, with their mode.

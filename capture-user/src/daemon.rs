@@ -52,6 +52,12 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
         .iter()
         .map(|(iface, mode)| format!("{iface} ({mode:?})"))
         .collect();
+    let program = capture.facts()?;
+    log::info!(
+        "XDP program: {} instructions, {} processed by the verifier",
+        program.instructions.unwrap_or(0),
+        program.verified_instructions.unwrap_or(0)
+    );
     let ring = capture.take_ring()?;
     let counters = capture.take_counters()?;
     let server = Server::bind(&config.socket)?;
@@ -98,6 +104,7 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
                     capture: summary()?,
                     shards: querier.sizes()?,
                     interfaces: interfaces.clone(),
+                    program,
                 }),
                 Request::Hosts { name } => Response::Hosts {
                     found: querier.hosts(&name)?,

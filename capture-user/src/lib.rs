@@ -14,6 +14,7 @@ pub mod drain;
 pub mod engine;
 pub mod name;
 pub mod observation;
+pub mod pcap;
 pub mod protocol;
 pub mod report;
 pub mod server;

@@ -60,6 +60,14 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 report::write_capture(&mut out, &s.capture)?;
                 writeln!(out, "interfaces: {}", s.interfaces.join(", "))?;
+                if let (Some(insns), Some(verified)) =
+                    (s.program.instructions, s.program.verified_instructions)
+                {
+                    writeln!(
+                        out,
+                        "XDP program: {insns} instructions, {verified} processed by the verifier"
+                    )?;
+                }
                 for (i, shard) in s.shards.iter().enumerate() {
                     writeln!(
                         out,

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    capture::ProgramFacts,
     engine::shard::ShardSize,
     report::{HostsReply, Report},
     stats::CaptureSummary,
@@ -40,6 +41,8 @@ pub struct StatsReply {
     pub shards: Vec<ShardSize>,
     /// Interfaces the program is attached to, with their XDP mode.
     pub interfaces: Vec<String>,
+    /// Size of the loaded XDP program.
+    pub program: ProgramFacts,
 }
 
 /// What the daemon answers.

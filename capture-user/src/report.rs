@@ -143,10 +143,10 @@ pub fn write_table(out: &mut impl io::Write, report: &Report) -> io::Result<()> 
 pub fn write_hosts(out: &mut impl io::Write, reply: &HostsReply) -> io::Result<()> {
     writeln!(
         out,
-        "{}: {} queries from {} hosts\n",
+        "{}: {} from {}\n",
         reply.name,
-        reply.queries,
-        reply.hosts.len()
+        plural(reply.queries, "query", "queries"),
+        plural(reply.hosts.len() as u64, "host", "hosts")
     )?;
     writeln!(
         out,
@@ -164,6 +164,11 @@ pub fn write_hosts(out: &mut impl io::Write, reply: &HostsReply) -> io::Result<(
         )?;
     }
     Ok(())
+}
+
+/// `1 host`, `2 hosts`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Formats ns since the UNIX epoch as RFC 3339 UTC, to the second.

@@ -51,10 +51,8 @@ pub fn dnsrare_bin() -> PathBuf {
 /// The shared developer data (`../shared/data`), or `None` with a plain
 /// message when it is absent (it always is present in CI).
 pub fn shared_data(test: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("DNSRARE_SHARED_DATA").map_or_else(
-        || workspace_root().join("../shared/data"),
-        PathBuf::from,
-    );
+    let dir = std::env::var_os("DNSRARE_SHARED_DATA")
+        .map_or_else(|| workspace_root().join("../shared/data"), PathBuf::from);
     if dir.is_dir() {
         Some(dir)
     } else {
@@ -74,7 +72,10 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         if let Some(v) = check() {
             return v;
         }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -194,7 +195,11 @@ impl Daemon {
             _dir: dir,
         };
         wait_for("the daemon to answer", Duration::from_secs(20), || {
-            if let Some(status) = daemon.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = daemon
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!("dnsrare run exited early ({status}): {}", daemon.log());
             }
             daemon.cli(&["stats"]).status.success().then_some(())
@@ -220,7 +225,11 @@ impl Daemon {
     /// `dnsrare report --json --top N`, parsed.
     pub fn report(&self, top: usize) -> serde_json::Value {
         let out = self.cli(&["report", "--json", "--top", &top.to_string()]);
-        assert!(out.status.success(), "report failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "report failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("report JSON")
     }
 

@@ -24,7 +24,10 @@ fn counts(report: &serde_json::Value) -> BTreeMap<(String, String), u64> {
         let name = row["name"].as_str().expect("name").to_owned();
         for host in row["hosts"].as_array().expect("hosts") {
             out.insert(
-                (name.clone(), host["addr"].as_str().expect("addr").to_owned()),
+                (
+                    name.clone(),
+                    host["addr"].as_str().expect("addr").to_owned(),
+                ),
                 host["queries"].as_u64().expect("queries"),
             );
         }
@@ -59,8 +62,11 @@ fn live_queries_are_counted_exactly_and_traffic_still_flows() {
         }
         let s6 = UdpSocket::bind("[::]:0").expect("udp6 socket");
         for i in 0..2 {
-            s6.send_to(&dns::query(i, "six.example.net", dns::QTYPE_AAAA), (gw6, 53))
-                .expect("send6");
+            s6.send_to(
+                &dns::query(i, "six.example.net", dns::QTYPE_AAAA),
+                (gw6, 53),
+            )
+            .expect("send6");
         }
     })
     .expect("client namespace");
@@ -73,16 +79,28 @@ fn live_queries_are_counted_exactly_and_traffic_still_flows() {
     // Crafted frames from other hosts, through a raw socket.
     let host = |s: &str| -> SocketAddr { s.parse().expect("literal") };
     let dst = SocketAddr::new(IpAddr::V4(gw4), 53);
-    let frames = vec![
-        Frame::udp(host("10.7.0.5:5000"), dst, dns::query(1, "vlan.example.com", 1))
-            .vlan(TPID_8021Q, 7)
-            .bytes(),
-        Frame::udp(host("10.7.0.6:5000"), dst, dns::query(2, "qinq.example.com", 1))
-            .vlan(TPID_8021AD, 10)
-            .vlan(TPID_8021Q, 20)
-            .bytes(),
-        Frame::udp(host("10.7.0.6:5001"), dst, dns::query_edns(3, "Alpha.Example.Com", 1, 1232))
-            .bytes(),
+    let frames = [
+        Frame::udp(
+            host("10.7.0.5:5000"),
+            dst,
+            dns::query(1, "vlan.example.com", 1),
+        )
+        .vlan(TPID_8021Q, 7)
+        .bytes(),
+        Frame::udp(
+            host("10.7.0.6:5000"),
+            dst,
+            dns::query(2, "qinq.example.com", 1),
+        )
+        .vlan(TPID_8021AD, 10)
+        .vlan(TPID_8021Q, 20)
+        .bytes(),
+        Frame::udp(
+            host("10.7.0.6:5001"),
+            dst,
+            dns::query_edns(3, "Alpha.Example.Com", 1, 1232),
+        )
+        .bytes(),
         {
             let mut f = Frame::udp(
                 host("[fd00:77::9]:5000"),
@@ -93,11 +111,19 @@ fn live_queries_are_counted_exactly_and_traffic_still_flows() {
             f.bytes()
         },
         // A malformed query: one parse error, no name.
-        Frame::udp(host("10.7.0.5:5002"), dst, dns::query_wire(5, b"\x03www\xc0\x0c", 1))
-            .bytes(),
+        Frame::udp(
+            host("10.7.0.5:5002"),
+            dst,
+            dns::query_wire(5, b"\x03www\xc0\x0c", 1),
+        )
+        .bytes(),
         // A response to a client: not a query.
-        Frame::udp(dst, host("10.7.0.5:5000"), dns::response(1, "vlan.example.com", 1, 0, &[]))
-            .bytes(),
+        Frame::udp(
+            dst,
+            host("10.7.0.5:5000"),
+            dns::response(1, "vlan.example.com", 1, 0, &[]),
+        )
+        .bytes(),
     ];
     lab.in_client(|| {
         let sender = RawSender::open(&lab.client_if).expect("raw socket");

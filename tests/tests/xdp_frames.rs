@@ -75,7 +75,11 @@ fn assert_query(run: &ProbeRun, name: &str) -> DnsEvent {
 fn assert_nothing(run: &ProbeRun, counters: KernelCounters) {
     assert_eq!(run.action, XDP_PASS);
     assert_eq!(run.counters, counters);
-    assert!(run.events.is_empty(), "no event expected, got {:?}", run.events);
+    assert!(
+        run.events.is_empty(),
+        "no event expected, got {:?}",
+        run.events
+    );
 }
 
 #[test]
@@ -223,7 +227,12 @@ fn responses_are_not_queries() {
 #[test]
 fn other_traffic_and_opcodes_are_ignored() {
     let mut probe = Probe::new();
-    let web = Frame::tcp(addr("192.0.2.10:40000"), addr("192.0.2.80:80"), 1, b"GET /".to_vec());
+    let web = Frame::tcp(
+        addr("192.0.2.10:40000"),
+        addr("192.0.2.80:80"),
+        1,
+        b"GET /".to_vec(),
+    );
     assert_nothing(&probe.run(&web.bytes()), ignored());
     let ntp = Frame::udp(addr("192.0.2.10:123"), addr("192.0.2.80:123"), vec![0; 48]);
     assert_nothing(&probe.run(&ntp.bytes()), ignored());
@@ -248,10 +257,19 @@ fn malformed_queries_are_parse_errors_by_reason() {
     let header = dns::query(1, "a.example", dns::QTYPE_A)[..12].to_vec();
 
     // Zero-length payload and a cut header.
-    assert_nothing(&probe.run(&udp(Vec::new())), parse_error(ParseError::Truncated));
-    assert_nothing(&probe.run(&udp(header[..5].to_vec())), parse_error(ParseError::Truncated));
+    assert_nothing(
+        &probe.run(&udp(Vec::new())),
+        parse_error(ParseError::Truncated),
+    );
+    assert_nothing(
+        &probe.run(&udp(header[..5].to_vec())),
+        parse_error(ParseError::Truncated),
+    );
     // Header whole, question missing or its QTYPE/QCLASS cut.
-    assert_nothing(&probe.run(&udp(header.clone())), parse_error(ParseError::Truncated));
+    assert_nothing(
+        &probe.run(&udp(header.clone())),
+        parse_error(ParseError::Truncated),
+    );
     let mut cut = dns::query(1, "a.example", dns::QTYPE_A);
     cut.truncate(cut.len() - 3);
     assert_nothing(&probe.run(&udp(cut)), parse_error(ParseError::Truncated));
@@ -264,7 +282,10 @@ fn malformed_queries_are_parse_errors_by_reason() {
     assert_nothing(&probe.run(&udp(bad)), parse_error(ParseError::BadLabel));
     // A compression pointer in the question.
     let ptr = dns::query_wire(1, b"\x03www\xc0\x0c", dns::QTYPE_A);
-    assert_nothing(&probe.run(&udp(ptr)), parse_error(ParseError::CompressionPointer));
+    assert_nothing(
+        &probe.run(&udp(ptr)),
+        parse_error(ParseError::CompressionPointer),
+    );
     // A name over 255 bytes.
     let mut long = Vec::new();
     for _ in 0..5 {
@@ -273,7 +294,10 @@ fn malformed_queries_are_parse_errors_by_reason() {
     }
     long.push(0);
     let too_long = dns::query_wire(1, &long, dns::QTYPE_A);
-    assert_nothing(&probe.run(&udp(too_long)), parse_error(ParseError::NameTooLong));
+    assert_nothing(
+        &probe.run(&udp(too_long)),
+        parse_error(ParseError::NameTooLong),
+    );
     // A query without a question.
     let mut empty = header;
     empty[5] = 0;
@@ -362,4 +386,42 @@ fn full_ring_counts_lost_events_and_recovers() {
     let run = probe.run(&frame);
     assert_eq!(run.counters, one_query());
     assert_eq!(run.events.len(), 1);
+}
+
+#[test]
+fn dns_over_tcp_one_or_several_messages_per_segment() {
+    let mut probe = Probe::new();
+    let tcp = |payload: Vec<u8>| {
+        Frame::tcp(addr("192.0.2.10:40000"), addr("192.0.2.53:53"), 7, payload).bytes()
+    };
+    let one = dns::tcp_framed(&[dns::query(1, "tcp.example", dns::QTYPE_A)]);
+    let e = assert_query(&probe.run(&tcp(one)), "tcp.example");
+    assert_eq!(e.transport, capture_common::TRANSPORT_TCP);
+    let three = dns::tcp_framed(&[
+        dns::query(1, "one.example", dns::QTYPE_A),
+        dns::query(2, "two.example", dns::QTYPE_AAAA),
+        dns::query_edns(3, "three.example", dns::QTYPE_TXT, 4096),
+    ]);
+    let run = probe.run(&tcp(three));
+    assert_eq!(run.counters.queries, 3);
+    let names: Vec<String> = run.events.iter().map(decoded).collect();
+    assert_eq!(names, ["one.example", "two.example", "three.example"]);
+    // A response over TCP, from port 53.
+    let resp = dns::tcp_framed(&[dns::response(1, "tcp.example", 1, 0, &[])]);
+    let f = Frame::tcp(addr("192.0.2.53:53"), addr("192.0.2.10:40000"), 9, resp);
+    let run = probe.run(&f.bytes());
+    assert_eq!(run.counters.responses, 1);
+    // A bare ACK, a segment from the middle of a stream, a message whose
+    // question continues in the next segment: none is a query or an error.
+    assert_nothing(&probe.run(&tcp(Vec::new())), ignored());
+    assert_nothing(&probe.run(&tcp(vec![0x00, 0x05, 1, 2, 3, 4, 5])), ignored());
+    let mut split = dns::tcp_framed(&[dns::query(1, "split.example", dns::QTYPE_A)]);
+    split.truncate(20);
+    assert_nothing(&probe.run(&tcp(split)), ignored());
+    // A complete message with a pointer in its question is malformed.
+    let bad = dns::tcp_framed(&[dns::query_wire(1, b"\x01a\xc0\x0c", dns::QTYPE_A)]);
+    assert_nothing(
+        &probe.run(&tcp(bad)),
+        parse_error(ParseError::CompressionPointer),
+    );
 }

@@ -249,7 +249,10 @@ impl Frame {
                 .map_or(self.protocol(), Ipv6Ext::number);
             header.write(next, &mut ext);
         }
-        let first = self.ipv6_ext.first().map_or(self.protocol(), Ipv6Ext::number);
+        let first = self
+            .ipv6_ext
+            .first()
+            .map_or(self.protocol(), Ipv6Ext::number);
         out.extend_from_slice(&[0x60, 0, 0, 0]);
         out.extend_from_slice(&((ext.len() + l4.len()) as u16).to_be_bytes());
         out.push(first);

@@ -196,7 +196,11 @@ mod tests {
         let (a, ta) = generate(&c);
         let (b, _) = generate(&c);
         assert_eq!(a.len(), b.len());
-        assert!(a.iter().zip(&b).all(|(x, y)| x.frame == y.frame && x.time_ns == y.time_ns));
+        assert!(
+            a.iter()
+                .zip(&b)
+                .all(|(x, y)| x.frame == y.frame && x.time_ns == y.time_ns)
+        );
         assert_eq!(ta.queries, 500 + ta.beacons[0].queries);
         assert_eq!(a.len() as u64, ta.queries * 2);
         // One beacon per period over an hour.

@@ -26,9 +26,9 @@ enum Task {
     Setup,
     /// Build the XDP program with Debian's rustc.
     BuildEbpf,
-    /// Set up, build, then run `dnsrare` with the given arguments (e.g. `-- run --iface eth1`).
+    /// Set up, build, then run the daemon: `cargo xtask run -- --iface IF`.
     Run {
-        /// Arguments for `dnsrare`.
+        /// Arguments for `dnsrare run` (at least `--iface IF`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -47,7 +47,9 @@ fn main() -> Result<()> {
         Task::Run { args } => {
             setup::run()?;
             let bin = cmd::build_dnsrare(&root, true)?;
-            cmd::exec(&bin, &args)
+            let mut full = vec!["run".to_owned()];
+            full.extend(args);
+            cmd::exec(&bin, &full)
         }
         Task::Test => test::run(&root),
         Task::Demo => demo::run(&root),

@@ -83,7 +83,8 @@ fn install_bpf_linker() -> Result<()> {
     .context("installing bpf-linker")
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

@@ -9,10 +9,7 @@
 
 pub mod shard;
 
-use std::{
-    hash::{BuildHasher, Hash, Hasher},
-    thread::JoinHandle,
-};
+use std::{hash::BuildHasher, thread::JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use thiserror::Error;
@@ -134,9 +131,7 @@ fn run_shard(rx: Receiver<ShardMsg>) {
 }
 
 fn shard_of(hasher: &foldhash::fast::FixedState, name: &str, shards: usize) -> usize {
-    let mut h = hasher.build_hasher();
-    name.hash(&mut h);
-    (h.finish() % shards as u64) as usize
+    (hasher.hash_one(name) % shards as u64) as usize
 }
 
 /// Batches observations per shard and sends full batches; owned by one
