@@ -17,5 +17,6 @@ pub mod observation;
 pub mod pcap;
 pub mod protocol;
 pub mod report;
+pub mod score;
 pub mod server;
 pub mod stats;

@@ -1,0 +1,6 @@
+//! Scoring signals: each a pure function of what the engine counted, tested
+//! on small exact cases without a kernel.
+
+pub mod beacon;
+pub mod lexical;
+pub mod lists;
