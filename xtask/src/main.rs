@@ -5,6 +5,7 @@
 mod cmd;
 mod demo;
 mod ebpf;
+mod lexical;
 mod setup;
 mod test;
 
@@ -37,6 +38,8 @@ enum Task {
     /// Set up, build, then run the daemon on a veth pair in a fresh network
     /// namespace, replay generated traffic into it and print the report.
     Demo,
+    /// Train the lexical randomness model (capture-user/data/lexical-model.bin).
+    TrainLexical(lexical::TrainArgs),
 }
 
 fn main() -> Result<()> {
@@ -53,6 +56,7 @@ fn main() -> Result<()> {
         }
         Task::Test => test::run(&root),
         Task::Demo => demo::run(&root),
+        Task::TrainLexical(args) => lexical::train(&root, &args),
     }
 }
 
