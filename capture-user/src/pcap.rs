@@ -60,6 +60,8 @@ pub struct Frame<'a> {
     pub time_ns: u64,
     /// The captured bytes.
     pub data: &'a [u8],
+    /// Byte offset of its record in the file.
+    pub offset: u64,
 }
 
 /// Why a capture could not be read (entirely).
@@ -199,6 +201,7 @@ pub fn read_frames(
                             link,
                             time_ns: u64::from(b.ts_sec) * 1_000_000_000 + sub,
                             data,
+                            offset: here,
                         });
                         totals.frames += 1;
                     }
@@ -236,6 +239,7 @@ pub fn read_frames(
                             link: iface.link,
                             time_ns: ns.clamp(0, i128::from(u64::MAX)) as u64,
                             data,
+                            offset: here,
                         });
                         totals.frames += 1;
                     }
@@ -253,6 +257,7 @@ pub fn read_frames(
                             link: iface.link,
                             time_ns: 0,
                             data: &spb.data[..len],
+                            offset: here,
                         });
                         totals.frames += 1;
                     }
