@@ -14,6 +14,19 @@ pub const MAX_LABELS: usize = 128;
 pub const DNS_PORT: u16 = 53;
 /// Size of the fixed DNS message header.
 pub const DNS_HEADER_LEN: usize = 12;
+/// VLAN tags (802.1Q or 802.1ad) walked before the network header.
+pub const MAX_VLAN_TAGS: usize = 2;
+/// IPv6 extension headers followed before giving up; kept small because
+/// nested bounded loops multiply the verifier's work.
+pub const MAX_IPV6_EXT: usize = 4;
+/// Header offsets past this are not followed: keeps every offset the
+/// verifier sees bounded; no header chain we parse reaches it.
+pub const MAX_HEADER_OFFSET: usize = 1024;
+/// DNS messages looked at in one TCP segment.
+pub const MAX_STREAM_MESSAGES: usize = 4;
+/// Offsets past this are not followed in a TCP segment (above any jumbo
+/// frame).
+pub const MAX_STREAM_OFFSET: usize = 16 * 1024;
 /// Name of the ring-buffer map in the eBPF object.
 pub const EVENTS_MAP: &str = "EVENTS";
 /// Name of the per-CPU counter map in the eBPF object.

@@ -26,19 +26,14 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use capture_common::{
-    DEFAULT_RING_BYTES, DNS_HEADER_LEN, DnsEvent, STAT_COUNT, Stat, TRANSPORT_UDP,
+    DEFAULT_RING_BYTES, DNS_HEADER_LEN, DnsEvent, MAX_STREAM_MESSAGES, MAX_STREAM_OFFSET,
+    STAT_COUNT, Stat, TRANSPORT_UDP,
 };
 
 use crate::{
     packet::{Datagram, be16_at},
     question::{Framing, Outcome},
 };
-
-/// DNS messages looked at in one TCP segment.
-pub const MAX_STREAM_MESSAGES: usize = 4;
-/// Offsets past this are not followed in a TCP segment (keeps the
-/// verifier's view of every offset bounded; above any jumbo frame).
-const MAX_STREAM_OFFSET: usize = 16 * 1024;
 
 /// Events for userspace; resized by the loader (`--ring-size`).
 #[map(name = "EVENTS")]

@@ -10,11 +10,10 @@
 use core::hint::black_box;
 
 use aya_ebpf::programs::XdpContext;
-use capture_common::{FAMILY_IPV4, FAMILY_IPV6, TRANSPORT_TCP, TRANSPORT_UDP};
-
-/// Offsets past this are not followed: it keeps every offset the verifier
-/// sees bounded, and no header chain we parse reaches it.
-pub const MAX_HEADER_OFFSET: usize = 1024;
+use capture_common::{
+    FAMILY_IPV4, FAMILY_IPV6, MAX_HEADER_OFFSET, MAX_IPV6_EXT, MAX_VLAN_TAGS, TRANSPORT_TCP,
+    TRANSPORT_UDP,
+};
 
 const ETH_HLEN: usize = 14;
 const ETH_P_IPV4: u16 = 0x0800;
@@ -22,7 +21,6 @@ const ETH_P_IPV6: u16 = 0x86dd;
 const ETH_P_8021Q: u16 = 0x8100;
 const ETH_P_8021AD: u16 = 0x88a8;
 const VLAN_HLEN: usize = 4;
-const MAX_VLAN_TAGS: usize = 2;
 
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
@@ -31,9 +29,6 @@ const IPV6_HOPOPTS: u8 = 0;
 const IPV6_ROUTING: u8 = 43;
 const IPV6_FRAGMENT: u8 = 44;
 const IPV6_DSTOPTS: u8 = 60;
-/// Extension headers followed before giving up; kept small because nested
-/// bounded loops multiply the verifier's work.
-const MAX_IPV6_EXT: usize = 4;
 const UDP_HLEN: usize = 8;
 const TCP_MIN_HLEN: usize = 20;
 

@@ -1,13 +1,15 @@
 //! Command-line flags, defined once and turned into validated settings.
 //! The rest of the program never sees raw flags.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::{
     capture::{LoadOptions, Mode},
     daemon::DaemonConfig,
+    engine::EngineConfig,
+    protocol::ReportQuery,
 };
 
 /// Default socket path of the daemon.
@@ -30,10 +32,45 @@ pub enum Command {
     Run(RunArgs),
     /// Print the rare-name report from the running daemon.
     Report(ReportArgs),
-    /// Print capture counters and engine sizes.
+    /// Print the same report from pcap/pcapng files (no root, no daemon).
+    Pcap(PcapArgs),
+    /// Print capture counters, engine sizes and the last snapshot.
     Stats(StatsArgs),
     /// List the hosts that asked for a name, with counts and times.
     Hosts(HostsArgs),
+}
+
+/// Flags that size the counting engine.
+#[derive(Debug, clap::Args)]
+pub struct EngineArgs {
+    /// Counting shards (default: one per CPU).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub shards: Option<u16>,
+    /// Bound on the counting state (e.g. 64MiB, 1GiB). Past it, new names
+    /// fold into their domain's row; nothing counted is evicted.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_memory)]
+    pub max_memory: u64,
+    /// Distinct names per registered domain before new ones are folded into
+    /// the domain's aggregate row (an "exploded" domain).
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub fold_names: u32,
+}
+
+impl EngineArgs {
+    /// The validated engine settings.
+    pub fn config(&self) -> EngineConfig {
+        let shards = self.shards.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        );
+        EngineConfig {
+            shards,
+            fold_names: self.fold_names,
+            // Per-shard state must stay under 4 GiB (32-bit offsets).
+            max_memory: self.max_memory.min(shards as u64 * (4 << 30)) as usize,
+        }
+    }
 }
 
 /// Flags of `dnsrare run`.
@@ -45,9 +82,6 @@ pub struct RunArgs {
     /// Socket to serve reports on.
     #[arg(long, default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
-    /// Counting shards (default: one per CPU).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub shards: Option<u16>,
     /// gateway: pass every packet on; mirror: drop after counting (SPAN/TAP port).
     #[arg(long, value_enum, default_value_t = ModeArg::Gateway)]
     pub mode: ModeArg,
@@ -55,6 +89,36 @@ pub struct RunArgs {
     #[arg(long, value_name = "KIB", default_value_t = capture_common::DEFAULT_RING_BYTES / 1024,
           value_parser = parse_ring_kib)]
     pub ring_kib: u32,
+    /// Counting engine.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Where snapshots of the counts are kept.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/dnsrare")]
+    pub state_dir: PathBuf,
+    /// Seconds between snapshots (one more is written on SIGTERM/SIGINT).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub snapshot_interval: u64,
+}
+
+impl RunArgs {
+    /// The validated daemon settings.
+    pub fn config(&self) -> DaemonConfig {
+        DaemonConfig {
+            interfaces: self.interfaces.clone(),
+            socket: self.socket.clone(),
+            engine: self.engine.config(),
+            state_dir: self.state_dir.clone(),
+            snapshot_interval: Duration::from_secs(self.snapshot_interval),
+            load: LoadOptions {
+                mode: match self.mode {
+                    ModeArg::Gateway => Mode::Gateway,
+                    ModeArg::Mirror => Mode::Mirror,
+                },
+                ring_bytes: self.ring_kib * 1024,
+            },
+        }
+    }
 }
 
 /// `--mode` values.
@@ -74,18 +138,50 @@ pub struct SocketArg {
     pub socket: PathBuf,
 }
 
-/// Flags of `dnsrare report`.
+/// What a report shows and how.
 #[derive(Debug, clap::Args)]
-pub struct ReportArgs {
-    /// The daemon's socket.
-    #[command(flatten)]
-    pub socket: SocketArg,
+pub struct ReportOptions {
     /// Rows to show.
     #[arg(long, default_value_t = 50)]
     pub top: usize,
     /// One JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+impl ReportOptions {
+    /// The query sent to the engine.
+    pub fn query(&self) -> ReportQuery {
+        ReportQuery { top: self.top }
+    }
+}
+
+/// Flags of `dnsrare report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The daemon's socket.
+    #[command(flatten)]
+    pub socket: SocketArg,
+    /// What to show.
+    #[command(flatten)]
+    pub options: ReportOptions,
+}
+
+/// Flags of `dnsrare pcap`.
+#[derive(Debug, clap::Args)]
+pub struct PcapArgs {
+    /// Capture files (pcap or pcapng), read in order.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// What to show.
+    #[command(flatten)]
+    pub options: ReportOptions,
+    /// Counting engine.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// Flags of `dnsrare stats`.
@@ -120,24 +216,54 @@ fn parse_ring_kib(s: &str) -> Result<u32, String> {
     Ok(kib)
 }
 
-impl RunArgs {
-    /// The validated daemon settings.
-    pub fn config(&self) -> DaemonConfig {
-        let shards = self.shards.map_or_else(
-            || std::thread::available_parallelism().map_or(1, usize::from),
-            usize::from,
+/// Smallest accepted `--max-memory`.
+const MIN_MEMORY: u64 = 1 << 20;
+/// Largest accepted `--max-memory`.
+const MAX_MEMORY: u64 = 64 << 30;
+
+fn parse_memory(s: &str) -> Result<u64, String> {
+    let bytes = parse_size::Config::new()
+        .with_binary()
+        .parse_size(s)
+        .map_err(|e| format!("{e} (use sizes like 64MiB or 1GiB)"))?;
+    if !(MIN_MEMORY..=MAX_MEMORY).contains(&bytes) {
+        return Err("must be between 1MiB and 64GiB".into());
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes_parse_or_say_why() {
+        assert_eq!(parse_memory("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_memory("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_memory("2G"), Ok(2 << 30));
+        assert!(parse_memory("10KiB").is_err());
+        assert!(parse_memory("lots").is_err());
+    }
+
+    #[test]
+    fn flags_validate() {
+        Cli::command_for_tests().debug_assert();
+        assert!(
+            Cli::try_parse_from(["dnsrare", "run"]).is_err(),
+            "--iface is required"
         );
-        DaemonConfig {
-            interfaces: self.interfaces.clone(),
-            socket: self.socket.clone(),
-            shards,
-            load: LoadOptions {
-                mode: match self.mode {
-                    ModeArg::Gateway => Mode::Gateway,
-                    ModeArg::Mirror => Mode::Mirror,
-                },
-                ring_bytes: self.ring_kib * 1024,
-            },
+        assert!(
+            Cli::try_parse_from(["dnsrare", "run", "--iface", "x", "--ring-kib", "3"]).is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["dnsrare", "pcap"]).is_err(),
+            "files are required"
+        );
+    }
+
+    impl Cli {
+        fn command_for_tests() -> clap::Command {
+            <Self as clap::CommandFactory>::command()
         }
     }
 }

@@ -13,7 +13,9 @@ use aya::maps::{MapData, RingBuf};
 use capture_common::{DnsEvent, ParseError};
 
 use crate::{
-    engine::Dispatcher, engine::EngineError, observation::Observation, stats::ParseErrorCounts,
+    engine::{Dispatcher, EngineError},
+    observation::{EventDecoder, monotonic_to_wall_offset},
+    stats::ParseErrorCounts,
 };
 
 /// How long one wait for new events lasts before the stop flag is checked.
@@ -29,6 +31,15 @@ impl DecodeErrors {
     /// Counts one failed decode.
     pub fn add(&self, reason: ParseError) {
         self.counts[reason as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Starts from counts carried over from an earlier run.
+    pub fn starting_at(counts: &ParseErrorCounts) -> Self {
+        let errors = Self::default();
+        for reason in ParseError::ALL {
+            errors.counts[reason as usize].store(counts.get(reason), Ordering::Relaxed);
+        }
+        errors
     }
 
     /// The counts so far.
@@ -50,8 +61,7 @@ pub fn run(
     errors: Arc<DecodeErrors>,
     stop: Arc<AtomicBool>,
 ) -> Result<(), EngineError> {
-    let clock_offset = crate::observation::monotonic_to_wall_offset();
-    let mut scratch = String::with_capacity(256);
+    let mut decoder = EventDecoder::new(monotonic_to_wall_offset());
     loop {
         let stopping = stop.load(Ordering::Acquire);
         while let Some(item) = ring.next() {
@@ -59,8 +69,8 @@ pub fn run(
                 errors.add(ParseError::Other);
                 continue;
             };
-            match Observation::from_event(&event, clock_offset, &mut scratch) {
-                Ok(observation) => dispatcher.push(observation)?,
+            match decoder.decode(&event) {
+                Ok(observation) => dispatcher.push(&observation)?,
                 Err(reason) => errors.add(reason),
             }
         }

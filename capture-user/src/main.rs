@@ -1,23 +1,29 @@
 //! The `dnsrare` binary: parses flags, runs the subcommand, and turns the
-//! outcome into an exit code (0 ok, 1 error, 2 daemon unreachable).
+//! outcome into an exit code: 0 ok, 1 error, 2 daemon unreachable, 3 report
+//! printed but an input file was damaged (the report covers what was read).
 
 use std::{io::Write, process::ExitCode};
 
 use anyhow::Result;
 use clap::Parser;
 use dnsrare::{
-    cli::{Cli, Command},
+    cli::{Cli, Command, ReportOptions},
     client::{self, ClientError},
     daemon,
-    protocol::{Request, Response},
-    report,
+    engine::view::ShardSize,
+    offline,
+    protocol::{Request, Response, StatsReply},
+    report::{self, Report},
 };
+
+/// Exit code when a report was printed from damaged input.
+const EXIT_PARTIAL: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("dnsrare: {e:#}");
@@ -32,23 +38,33 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match cli.command {
-        Command::Run(args) => daemon::run(&args.config()),
+        Command::Run(args) => daemon::run(&args.config())?,
         Command::Report(args) => {
             let Response::Report(r) =
-                client::ask(&args.socket.socket, &Request::Report { top: args.top })?
+                client::ask(&args.socket.socket, &Request::Report(args.options.query()))?
             else {
                 anyhow::bail!("the daemon answered a report request with something else");
             };
-            if args.json {
-                serde_json::to_writer(&mut out, &r)?;
-                writeln!(out)?;
-            } else {
-                report::write_table(&mut out, &r)?;
+            print_report(&mut out, &r, &args.options)?;
+        }
+        Command::Pcap(args) => {
+            let run = offline::run(
+                &args.files,
+                &args.engine.config(),
+                &args.options.query(),
+                !args.no_progress,
+            )?;
+            print_report(&mut out, &run.report, &args.options)?;
+            eprintln!("{}", offline::summary_text(&run.read));
+            for damage in &run.damaged {
+                eprintln!("warning: {damage}; the report covers what was read before it");
             }
-            Ok(out.flush()?)
+            if !run.damaged.is_empty() {
+                return Ok(ExitCode::from(EXIT_PARTIAL));
+            }
         }
         Command::Stats(args) => {
             let Response::Stats(s) = client::ask(&args.socket.socket, &Request::Stats)? else {
@@ -68,15 +84,8 @@ fn run(cli: Cli) -> Result<()> {
                         "XDP program: {insns} instructions, {verified} processed by the verifier"
                     )?;
                 }
-                for (i, shard) in s.shards.iter().enumerate() {
-                    writeln!(
-                        out,
-                        "shard {i}: {} names, {} host-name pairs, {} queries",
-                        shard.names, shard.pairs, shard.queries
-                    )?;
-                }
+                write_state(&mut out, &s)?;
             }
-            Ok(out.flush()?)
         }
         Command::Hosts(args) => {
             let Response::Hosts { found } = client::ask(
@@ -97,9 +106,66 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 report::write_hosts(&mut out, &found)?;
             }
-            Ok(out.flush()?)
         }
     }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(out: &mut impl Write, r: &Report, options: &ReportOptions) -> Result<()> {
+    if options.json {
+        serde_json::to_writer(&mut *out, r)?;
+        writeln!(out)?;
+    } else {
+        report::write_table(out, r)?;
+    }
+    Ok(())
+}
+
+fn write_state(out: &mut impl Write, s: &StatsReply) -> std::io::Result<()> {
+    let sum = |f: fn(&ShardSize) -> u64| s.shards.iter().map(f).sum::<u64>();
+    writeln!(
+        out,
+        "state: {:.1} MiB of {:.1} MiB; {} names, {} host-name pairs, {} domains ({} exploded), {} arrival rings",
+        sum(|x| x.memory_bytes) as f64 / 1048576.0,
+        sum(|x| x.budget_bytes) as f64 / 1048576.0,
+        sum(|x| x.names),
+        sum(|x| x.pairs),
+        sum(|x| x.domains),
+        sum(|x| x.folded_domains),
+        sum(|x| x.rings),
+    )?;
+    let folded = sum(|x| x.totals.folded_queries);
+    let untracked = sum(|x| x.totals.untracked_queries);
+    if folded + untracked > 0 {
+        writeln!(
+            out,
+            "folded: {folded} queries into domain rows; {untracked} queries from untracked hosts"
+        )?;
+    }
+    for (i, shard) in s.shards.iter().enumerate() {
+        writeln!(
+            out,
+            "shard {i}: {} names, {} pairs, {} queries, {:.1} MiB ({:?})",
+            shard.names,
+            shard.pairs,
+            shard.totals.queries,
+            shard.memory_bytes as f64 / 1048576.0,
+            shard.pressure
+        )?;
+    }
+    match (&s.snapshot.error, s.snapshot.written_ns) {
+        (Some(e), _) => writeln!(out, "last snapshot failed: {e}")?,
+        (None, 0) => writeln!(out, "no snapshot written yet")?,
+        (None, at) => writeln!(
+            out,
+            "last snapshot: {} ({} ms, {:.1} MiB)",
+            report::format_time(at),
+            s.snapshot.duration_ms,
+            s.snapshot.bytes as f64 / 1048576.0
+        )?,
+    }
+    Ok(())
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -1,21 +1,79 @@
 //! One decoded DNS message, as the counting engine takes it: the live drain
-//! and the offline reader both turn [`DnsEvent`]s into these.
+//! and the offline reader both turn [`DnsEvent`]s into these, with the
+//! same decoder.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::{
+    fmt,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+};
 
 use capture_common::{DnsEvent, EventKind, FAMILY_IPV4, ParseError};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::name;
 
-/// A DNS query or response reduced to what the engine counts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Observation {
+/// A host address in 16 bytes: IPv6 as is, IPv4 mapped (`::ffff:a.b.c.d`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct HostAddr(pub [u8; 16]);
+
+impl HostAddr {
+    /// The address as an `IpAddr` (IPv4 for mapped addresses).
+    pub fn ip(self) -> IpAddr {
+        Ipv6Addr::from(self.0).to_canonical()
+    }
+}
+
+impl From<IpAddr> for HostAddr {
+    fn from(ip: IpAddr) -> Self {
+        Self(match ip {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+            IpAddr::V6(v6) => v6.octets(),
+        })
+    }
+}
+
+impl fmt::Display for HostAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.ip().fmt(f)
+    }
+}
+
+impl fmt::Debug for HostAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.ip().fmt(f)
+    }
+}
+
+impl Serialize for HostAddr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            self.ip().serialize(s)
+        } else {
+            self.0.serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HostAddr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            IpAddr::deserialize(d).map(Self::from)
+        } else {
+            <[u8; 16]>::deserialize(d).map(Self)
+        }
+    }
+}
+
+/// A DNS query or response reduced to what the engine counts; the name is
+/// borrowed from the decoder's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Observation<'a> {
     /// Lowercase dotted name of the first question.
-    pub name: Box<str>,
+    pub name: &'a str,
     /// When it was seen, nanoseconds since the UNIX epoch.
     pub time_ns: u64,
     /// The client: the source of a query, the destination of a response.
-    pub host: IpAddr,
+    pub host: HostAddr,
     /// Query or response.
     pub kind: EventKind,
     /// QTYPE of the question.
@@ -24,30 +82,38 @@ pub struct Observation {
     pub rcode: u8,
 }
 
-impl Observation {
-    /// Decodes `event`, whose timestamp is turned into wall-clock time by
-    /// adding `clock_offset_ns`. `scratch` is reused between calls.
-    pub fn from_event(
-        event: &DnsEvent,
-        clock_offset_ns: u64,
-        scratch: &mut String,
-    ) -> Result<Self, ParseError> {
+/// Turns [`DnsEvent`]s into [`Observation`]s, reusing one name buffer.
+#[derive(Debug, Default)]
+pub struct EventDecoder {
+    clock_offset_ns: u64,
+    scratch: String,
+}
+
+impl EventDecoder {
+    /// A decoder that adds `clock_offset_ns` to event timestamps (see
+    /// [`monotonic_to_wall_offset`]; 0 when they are wall-clock already).
+    pub fn new(clock_offset_ns: u64) -> Self {
+        Self {
+            clock_offset_ns,
+            scratch: String::with_capacity(256),
+        }
+    }
+
+    /// Decodes `event`; a name that does not decode is a parse error.
+    pub fn decode(&mut self, event: &DnsEvent) -> Result<Observation<'_>, ParseError> {
         let kind = EventKind::from_u8(event.kind).ok_or(ParseError::Other)?;
-        let used = name::decode_into(event.wire_name(), scratch)?;
+        let used = name::decode_into(event.wire_name(), &mut self.scratch)?;
         if used != usize::from(event.name_len) {
             return Err(ParseError::Other);
         }
-        let (src, dst) = (
-            address(event.family, &event.src_addr),
-            address(event.family, &event.dst_addr),
-        );
-        Ok(Self {
-            name: scratch.as_str().into(),
-            time_ns: event.timestamp_ns.wrapping_add(clock_offset_ns),
-            host: match kind {
-                EventKind::Query => src,
-                EventKind::Response => dst,
-            },
+        let client = match kind {
+            EventKind::Query => &event.src_addr,
+            EventKind::Response => &event.dst_addr,
+        };
+        Ok(Observation {
+            name: &self.scratch,
+            time_ns: event.timestamp_ns.wrapping_add(self.clock_offset_ns),
+            host: address(event.family, client),
             kind,
             qtype: event.qtype,
             rcode: event.rcode,
@@ -55,11 +121,11 @@ impl Observation {
     }
 }
 
-fn address(family: u8, raw: &[u8; 16]) -> IpAddr {
+fn address(family: u8, raw: &[u8; 16]) -> HostAddr {
     if family == FAMILY_IPV4 {
-        IpAddr::V4(Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3]))
+        HostAddr::from(IpAddr::V4(Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3])))
     } else {
-        IpAddr::V6(Ipv6Addr::from(*raw))
+        HostAddr(*raw)
     }
 }
 
@@ -96,35 +162,41 @@ mod tests {
 
     #[test]
     fn query_host_is_the_source_response_host_the_destination() {
-        let mut s = String::new();
-        let q = Observation::from_event(&event(EventKind::Query, b"\x01a\x00"), 10, &mut s);
-        let q = q.expect("decodes");
-        assert_eq!(q.host, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
+        let mut d = EventDecoder::new(10);
+        let q = d
+            .decode(&event(EventKind::Query, b"\x01A\x00"))
+            .expect("decodes");
+        assert_eq!(q.host.ip(), IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
         assert_eq!(q.time_ns, 15);
-        assert_eq!(&*q.name, "a");
-        let r = Observation::from_event(&event(EventKind::Response, b"\x01a\x00"), 0, &mut s);
-        assert_eq!(
-            r.expect("decodes").host,
-            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 53))
-        );
+        assert_eq!(q.name, "a");
+        let r = d
+            .decode(&event(EventKind::Response, b"\x01a\x00"))
+            .expect("decodes");
+        assert_eq!(r.host.ip(), IpAddr::V4(Ipv4Addr::new(10, 0, 0, 53)));
     }
 
     #[test]
     fn bad_events_are_parse_errors() {
-        let mut s = String::new();
+        let mut d = EventDecoder::new(0);
         let mut e = event(EventKind::Query, b"\x01a\x00");
         e.name_len = 2;
-        assert_eq!(
-            Observation::from_event(&e, 0, &mut s),
-            Err(ParseError::BadLabel)
-        );
+        assert_eq!(d.decode(&e), Err(ParseError::BadLabel));
         e.name_len = 300;
-        assert!(Observation::from_event(&e, 0, &mut s).is_err());
+        assert!(d.decode(&e).is_err());
         let mut e = event(EventKind::Query, b"\x01a\x00");
         e.kind = 9;
-        assert_eq!(
-            Observation::from_event(&e, 0, &mut s),
-            Err(ParseError::Other)
-        );
+        assert_eq!(d.decode(&e), Err(ParseError::Other));
+    }
+
+    #[test]
+    fn host_addresses_round_trip() {
+        for s in ["10.1.2.3", "2001:db8::1", "::1", "0.0.0.0"] {
+            let ip: IpAddr = s.parse().expect("literal");
+            let h = HostAddr::from(ip);
+            assert_eq!(h.ip(), ip);
+            assert_eq!(h.to_string(), s);
+            let json = serde_json::to_string(&h).expect("json");
+            assert_eq!(serde_json::from_str::<HostAddr>(&json).expect("back"), h);
+        }
     }
 }

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     capture::ProgramFacts,
-    engine::shard::ShardSize,
+    daemon::SnapshotStatus,
+    engine::view::ShardSize,
     report::{HostsReply, Report},
     stats::CaptureSummary,
 };
@@ -19,10 +20,7 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 #[serde(tag = "request", rename_all = "snake_case")]
 pub enum Request {
     /// The rare-name report.
-    Report {
-        /// Rows wanted.
-        top: usize,
-    },
+    Report(ReportQuery),
     /// Capture counters and shard sizes.
     Stats,
     /// Who asked for a name.
@@ -30,6 +28,13 @@ pub enum Request {
         /// The name, as printed in reports.
         name: String,
     },
+}
+
+/// What a report should contain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportQuery {
+    /// Rows wanted.
+    pub top: usize,
 }
 
 /// Capture counters and engine sizes.
@@ -43,6 +48,8 @@ pub struct StatsReply {
     pub interfaces: Vec<String>,
     /// Size of the loaded XDP program.
     pub program: ProgramFacts,
+    /// The last snapshot.
+    pub snapshot: SnapshotStatus,
 }
 
 /// What the daemon answers.

@@ -25,16 +25,49 @@ pub struct HostCount {
 pub struct Row {
     /// Lowercase dotted name.
     pub name: String,
+    /// Its registered domain (ICANN public suffix plus one label).
+    pub domain: String,
     /// Queries for it.
     pub queries: u64,
-    /// Distinct hosts that asked.
+    /// Distinct hosts that asked (tracked ones).
     pub distinct_hosts: u64,
+    /// Queries from hosts not tracked because memory was full.
+    pub untracked_queries: u64,
     /// First query, ns since the UNIX epoch.
     pub first_seen_ns: u64,
     /// Last query, ns since the UNIX epoch.
     pub last_seen_ns: u64,
-    /// The hosts that asked, most queries first.
+    /// NXDOMAIN answers seen for it.
+    pub nxdomain: u64,
+    /// Query types asked.
+    pub qtypes: Vec<String>,
+    /// The hosts that asked, most queries first (at most ten).
     pub hosts: Vec<HostCount>,
+}
+
+/// The aggregate row of an exploded domain: names beyond the per-domain
+/// limit (or past the memory budget) are counted here, not one by one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoldedRow {
+    /// The registered domain ("" for the overflow row of domains that could
+    /// not be created because memory was full).
+    pub domain: String,
+    /// Queries for folded names.
+    pub folded_queries: u64,
+    /// Estimated distinct folded names (HyperLogLog, about ±3%).
+    pub folded_names_estimate: u64,
+    /// Names under the domain counted one by one.
+    pub names_counted: u64,
+    /// Queries for any name under the domain.
+    pub domain_queries: u64,
+    /// Distinct hosts that asked for any name under the domain.
+    pub distinct_hosts: u64,
+    /// Folding because memory was full, not because of the domain limit.
+    pub by_memory: bool,
+    /// First folded query.
+    pub first_seen_ns: u64,
+    /// Last folded query.
+    pub last_seen_ns: u64,
 }
 
 /// The whole report.
@@ -42,10 +75,12 @@ pub struct Row {
 pub struct Report {
     /// Packets seen, queries counted, losses and parse errors.
     pub capture: CaptureSummary,
-    /// Distinct names counted.
+    /// Distinct names counted one by one.
     pub names: u64,
     /// Rows, least queried first.
     pub rows: Vec<Row>,
+    /// Exploded domains, most folded queries first.
+    pub folded: Vec<FoldedRow>,
 }
 
 /// One host's queries for a name, with times.
@@ -59,6 +94,8 @@ pub struct HostDetail {
     pub first_seen_ns: u64,
     /// Last query from this host, ns since the UNIX epoch.
     pub last_seen_ns: u64,
+    /// Its most recent arrival times (at most 64, a second apart or more).
+    pub arrivals_ns: Vec<u64>,
 }
 
 /// Answer to `dnsrare hosts NAME`.
@@ -68,6 +105,9 @@ pub struct HostsReply {
     pub name: String,
     /// Queries for it, all hosts.
     pub queries: u64,
+    /// The name is an exploded domain: the hosts are those that asked for
+    /// any name under it.
+    pub folded: bool,
     /// Hosts, most queries first.
     pub hosts: Vec<HostDetail>,
 }
@@ -105,6 +145,7 @@ pub fn write_table(out: &mut impl io::Write, report: &Report) -> io::Result<()> 
         report.names,
         report.rows.len()
     )?;
+    write_folded(out, &report.folded)?;
     let width = report
         .rows
         .iter()
@@ -139,12 +180,42 @@ pub fn write_table(out: &mut impl io::Write, report: &Report) -> io::Result<()> 
     Ok(())
 }
 
+/// Writes the exploded domains, if any.
+pub fn write_folded(out: &mut impl io::Write, folded: &[FoldedRow]) -> io::Result<()> {
+    for f in folded {
+        let why = if f.by_memory {
+            "memory budget reached"
+        } else {
+            "too many distinct names"
+        };
+        let domain = if f.domain.is_empty() {
+            "(new domains)"
+        } else {
+            &f.domain
+        };
+        writeln!(
+            out,
+            "exploded domain {domain}: ~{} distinct names folded ({} queries, {} hosts; {why})",
+            f.folded_names_estimate, f.folded_queries, f.distinct_hosts
+        )?;
+    }
+    if !folded.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
 /// Writes the hosts that asked for a name as a table.
 pub fn write_hosts(out: &mut impl io::Write, reply: &HostsReply) -> io::Result<()> {
     writeln!(
         out,
-        "{}: {} from {}\n",
+        "{}{}: {} from {}\n",
         reply.name,
+        if reply.folded {
+            " (exploded domain, all names under it)"
+        } else {
+            ""
+        },
         plural(reply.queries, "query", "queries"),
         plural(reply.hosts.len() as u64, "host", "hosts")
     )?;
@@ -171,8 +242,12 @@ pub fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Formats ns since the UNIX epoch as RFC 3339 UTC, to the second.
+/// Formats ns since the UNIX epoch as RFC 3339 UTC, to the second; `-`
+/// for an unknown time (0).
 pub fn format_time(ns: u64) -> String {
+    if ns == 0 {
+        return "-".into();
+    }
     let t = UNIX_EPOCH + std::time::Duration::from_nanos(ns);
     humantime::format_rfc3339_seconds(t).to_string()
 }

@@ -82,6 +82,16 @@ pub struct KernelCounters {
 }
 
 impl KernelCounters {
+    /// Adds `other`'s counts to these (totals over several runs).
+    pub fn add(&mut self, other: &Self) {
+        self.packets += other.packets;
+        self.queries += other.queries;
+        self.responses += other.responses;
+        self.lost += other.lost;
+        self.ignored += other.ignored;
+        self.parse_errors.add(&other.parse_errors);
+    }
+
     /// What changed since `earlier` (counters only grow).
     pub fn since(&self, earlier: &Self) -> Self {
         let mut parse_errors = ParseErrorCounts::default();
@@ -143,9 +153,9 @@ pub struct CaptureSummary {
 }
 
 impl CaptureSummary {
-    /// Combines source counters, userspace decode errors and the engine's
-    /// count into the summary.
-    pub fn new(source: &KernelCounters, decode_errors: &ParseErrorCounts, counted: u64) -> Self {
+    /// Combines source counters and userspace decode errors into the
+    /// summary; `counted` is left for the engine to fill in.
+    pub fn new(source: &KernelCounters, decode_errors: &ParseErrorCounts) -> Self {
         let mut by_reason = source.parse_errors;
         by_reason.add(decode_errors);
         Self {
@@ -156,7 +166,7 @@ impl CaptureSummary {
             parse_errors: by_reason.total(),
             parse_errors_by_reason: by_reason,
             ignored: source.ignored,
-            counted,
+            counted: 0,
         }
     }
 }
@@ -193,7 +203,7 @@ mod tests {
             bad_label: 2,
             ..Default::default()
         };
-        let s = CaptureSummary::new(&source, &decode, 5);
+        let s = CaptureSummary::new(&source, &decode);
         assert_eq!(s.parse_errors, 3);
         assert_eq!(s.parse_errors_by_reason.bad_label, 2);
     }

@@ -175,15 +175,29 @@ pub struct Daemon {
 
 impl Daemon {
     /// Starts the daemon on the lab's gateway interface with `extra` flags
-    /// and waits until it answers.
+    /// and a fresh state directory, and waits until it answers.
     pub fn start(lab: &Lab, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
+        let state = dir.path().join("state");
+        Self::start_with_state(lab, dir, &state, extra)
+    }
+
+    /// Like [`Daemon::start`], keeping its state in `state` (which outlives
+    /// the daemon, for restart tests).
+    pub fn start_in(lab: &Lab, state: &Path, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        Self::start_with_state(lab, dir, state, extra)
+    }
+
+    fn start_with_state(lab: &Lab, dir: tempfile::TempDir, state: &Path, extra: &[&str]) -> Self {
         let socket = dir.path().join("dnsrare.sock");
         let log = std::fs::File::create(dir.path().join("daemon.log")).expect("log file");
         let child = lab
             .gateway_command(dnsrare_bin())
             .args(["run", "--iface", &lab.gateway_if, "--socket"])
             .arg(&socket)
+            .arg("--state-dir")
+            .arg(state)
             .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
@@ -247,11 +261,31 @@ impl Daemon {
     }
 
     /// Sends SIGTERM and waits for the exit status.
-    pub fn stop(mut self) -> ExitStatus {
+    pub fn stop(self) -> ExitStatus {
+        self.signal(libc::SIGTERM)
+    }
+
+    /// Sends SIGKILL and waits for the exit status.
+    pub fn kill(self) -> ExitStatus {
+        self.signal(libc::SIGKILL)
+    }
+
+    fn signal(mut self, signal: i32) -> ExitStatus {
         let mut child = self.child.take().expect("running");
         // SAFETY: signalling our own child by pid.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        unsafe { libc::kill(child.id() as i32, signal) };
         child.wait().expect("waiting for dnsrare")
+    }
+
+    /// `dnsrare stats --json`, parsed.
+    pub fn stats(&self) -> serde_json::Value {
+        let out = self.cli(&["stats", "--json"]);
+        assert!(
+            out.status.success(),
+            "stats failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("stats JSON")
     }
 }
 

@@ -54,10 +54,17 @@ pub fn run(root: &Path) -> Result<()> {
 
     let lab = Lab::new()?;
     let socket = dir.join("dnsrare.sock");
+    // A fresh state every time: the demo shows this replay only.
+    let state = dir.join("state");
+    if state.exists() {
+        std::fs::remove_dir_all(&state).context("clearing target/demo/state")?;
+    }
     let mut daemon = Daemon(
         lab.gateway_command(&bin)
             .args(["run", "--iface", &lab.gateway_if, "--socket"])
             .arg(&socket)
+            .arg("--state-dir")
+            .arg(&state)
             .stdout(Stdio::null())
             .spawn()
             .context("starting dnsrare run")?,

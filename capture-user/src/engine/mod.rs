@@ -1,29 +1,42 @@
-//! The counting engine: share-nothing shards, each owning the names whose
-//! hash falls to it, fed in batches over crossbeam channels.
+//! The counting engine: share-nothing shards, each owning the registered
+//! domains whose hash falls to it (so every per-domain figure is exact and
+//! local), fed in batches over crossbeam channels.
 //!
 //! Data flows one way: producers (the ring-buffer drain, the pcap reader)
-//! hand [`Observation`]s to a [`Dispatcher`], which batches them per shard;
-//! each [`shard`] worker owns its maps outright, so counting takes no locks.
-//! Queries travel down the same channels as batches, so a shard answers
-//! after every batch sent before the query, and the answers are merged here.
+//! hand [`Observation`]s to a [`Dispatcher`], which hashes each name once,
+//! finds its registered domain and appends it to that shard's [`Batch`];
+//! each shard worker owns its [`state::ShardState`] outright, so counting
+//! takes no locks. Batches come back to the producer for reuse, so steady
+//! ingest allocates nothing per event. Queries travel down the same
+//! channels, so a shard answers after every batch sent before the query;
+//! the answers are merged here.
 
-pub mod shard;
+pub mod batch;
+pub mod domain;
+pub mod hll;
+pub mod snapshot;
+pub mod state;
+pub mod view;
 
 use std::{hash::BuildHasher, thread::JoinHandle};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use thiserror::Error;
 
 use crate::{
     observation::Observation,
-    report::{HostsReply, Row},
+    report::{FoldedRow, HostsReply, Row},
 };
-use shard::{Shard, ShardSize};
+use batch::{Batch, Item};
+use state::{Limits, ShardData, ShardState};
+use view::ShardSize;
 
 /// Observations per batch handed to a shard.
 pub const BATCH: usize = 1024;
 /// Batches a shard's channel holds before the producer waits.
 const CHANNEL_BATCHES: usize = 64;
+/// Seed of the name hash; fixed so that snapshots and shards agree.
+const HASH_SEED: u64 = 0x646e_7372_6172_6521;
 
 /// Errors talking to the shards.
 #[derive(Debug, Error)]
@@ -33,12 +46,46 @@ pub enum EngineError {
     ShardGone(usize),
 }
 
+/// How the engine is laid out and bounded.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineConfig {
+    /// Number of shards (at least one).
+    pub shards: usize,
+    /// Names per registered domain before new ones fold.
+    pub fold_names: u32,
+    /// Bytes of state for all shards together.
+    pub max_memory: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            shards: 1,
+            fold_names: Limits::default().fold_names,
+            max_memory: Limits::default().budget_bytes,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The limits of each shard: the memory budget is split evenly; the
+    /// fold limit applies as is, since a domain lives in one shard.
+    pub fn shard_limits(&self) -> Limits {
+        Limits {
+            fold_names: self.fold_names,
+            budget_bytes: self.max_memory / self.shards.max(1),
+        }
+    }
+}
+
 /// A message to one shard.
 pub(crate) enum ShardMsg {
     /// Count these.
-    Batch(Vec<Observation>),
+    Batch(Batch),
     /// The `top` least-queried names, least first.
     Rarest { top: usize, reply: Sender<Vec<Row>> },
+    /// The exploded domains' aggregate rows.
+    Folded { reply: Sender<Vec<FoldedRow>> },
     /// Who asked for `name` (only the owning shard has it).
     Hosts {
         name: String,
@@ -46,36 +93,55 @@ pub(crate) enum ShardMsg {
     },
     /// Sizes and totals.
     Size { reply: Sender<ShardSize> },
+    /// A copy of everything counted, for a snapshot.
+    Snapshot { reply: Sender<ShardData> },
 }
 
 /// The running shards.
 pub struct Engine {
     senders: Vec<Sender<ShardMsg>>,
     workers: Vec<JoinHandle<()>>,
+    recycled: Receiver<Batch>,
     hasher: foldhash::fast::FixedState,
 }
 
 impl Engine {
-    /// Starts `shards` worker threads (at least one).
-    pub fn start(shards: usize) -> Self {
-        let shards = shards.max(1);
+    /// Starts the shards, empty or holding `restored` (one `ShardData` per
+    /// shard, from a snapshot; its length decides the shard count).
+    pub fn start(config: &EngineConfig, restored: Option<Vec<ShardData>>) -> Self {
+        let hasher = foldhash::fast::FixedState::with_seed(HASH_SEED);
+        let shards = restored.as_ref().map_or(config.shards.max(1), Vec::len);
+        let limits = EngineConfig { shards, ..*config }.shard_limits();
+        let mut restored = restored.map(Vec::into_iter);
+        let (recycle, recycled) = unbounded();
         let mut senders = Vec::with_capacity(shards);
         let mut workers = Vec::with_capacity(shards);
         for index in 0..shards {
             let (tx, rx) = bounded(CHANNEL_BATCHES);
+            let state = match restored.as_mut().and_then(Iterator::next) {
+                Some(data) => ShardState::from_data(data, limits, hasher.clone()),
+                None => ShardState::new(limits, hasher.clone()),
+            };
+            let recycle = recycle.clone();
             senders.push(tx);
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("dnsrare-shard-{index}"))
-                    .spawn(move || run_shard(rx))
+                    .spawn(move || run_shard(state, rx, recycle))
                     .expect("spawning a shard thread"),
             );
         }
         Self {
             senders,
             workers,
-            hasher: foldhash::fast::FixedState::with_seed(0x646e_7372_6172_6521),
+            recycled,
+            hasher,
         }
+    }
+
+    /// Number of shards.
+    pub fn shards(&self) -> usize {
+        self.senders.len()
     }
 
     /// A producer-side handle that batches observations per shard.
@@ -83,8 +149,9 @@ impl Engine {
         Dispatcher {
             senders: self.senders.clone(),
             pending: (0..self.senders.len())
-                .map(|_| Vec::with_capacity(BATCH))
+                .map(|_| Batch::with_capacity(BATCH))
                 .collect(),
+            recycled: self.recycled.clone(),
             hasher: self.hasher.clone(),
         }
     }
@@ -108,45 +175,78 @@ impl Engine {
     }
 }
 
-fn run_shard(rx: Receiver<ShardMsg>) {
-    let mut shard = Shard::default();
+fn run_shard(mut state: ShardState, rx: Receiver<ShardMsg>, recycle: Sender<Batch>) {
     for msg in rx {
         match msg {
-            ShardMsg::Batch(batch) => {
-                for observation in &batch {
-                    shard.count(observation);
+            ShardMsg::Batch(mut batch) => {
+                for (item, name) in batch.iter() {
+                    state.count(item, name);
                 }
+                state.update_pressure();
+                batch.clear();
+                // The producer may be gone at shutdown; the batch then drops.
+                let _ = recycle.send(batch);
             }
             ShardMsg::Rarest { top, reply } => {
-                let _ = reply.send(shard.rarest(top));
+                let _ = reply.send(view::rarest(&state, top));
+            }
+            ShardMsg::Folded { reply } => {
+                let _ = reply.send(view::folded(&state));
             }
             ShardMsg::Hosts { name, reply } => {
-                let _ = reply.send(shard.hosts(&name));
+                let _ = reply.send(view::hosts(&state, &name));
             }
             ShardMsg::Size { reply } => {
-                let _ = reply.send(shard.size());
+                let _ = reply.send(view::size(&state));
+            }
+            ShardMsg::Snapshot { reply } => {
+                let _ = reply.send(state.data().clone());
             }
         }
     }
 }
 
-fn shard_of(hasher: &foldhash::fast::FixedState, name: &str, shards: usize) -> usize {
-    (hasher.hash_one(name) % shards as u64) as usize
+/// The shard that owns names under the registered domain with this hash.
+fn shard_of(domain_hash: u64, shards: usize) -> usize {
+    (domain_hash % shards as u64) as usize
 }
 
 /// Batches observations per shard and sends full batches; owned by one
 /// producer thread.
 pub struct Dispatcher {
     senders: Vec<Sender<ShardMsg>>,
-    pending: Vec<Vec<Observation>>,
+    pending: Vec<Batch>,
+    recycled: Receiver<Batch>,
     hasher: foldhash::fast::FixedState,
 }
 
 impl Dispatcher {
     /// Queues `observation` for its shard, sending the batch when full.
-    pub fn push(&mut self, observation: Observation) -> Result<(), EngineError> {
-        let shard = shard_of(&self.hasher, &observation.name, self.senders.len());
-        self.pending[shard].push(observation);
+    pub fn push(&mut self, observation: &Observation<'_>) -> Result<(), EngineError> {
+        let name = observation.name.as_bytes();
+        let domain_offset = domain::registered_domain_offset(observation.name);
+        let name_hash = self.hasher.hash_one(name);
+        let domain_hash = if domain_offset == 0 {
+            name_hash
+        } else {
+            self.hasher.hash_one(&name[domain_offset..])
+        };
+        let shard = shard_of(domain_hash, self.senders.len());
+        self.pending[shard].push(
+            name,
+            Item {
+                name_hash,
+                domain_hash,
+                time_ns: observation.time_ns,
+                host: observation.host,
+                name_start: 0,
+                name_len: 0,
+                domain_offset: domain_offset as u16,
+                qtype: observation.qtype,
+                kind: observation.kind,
+                rcode: observation.rcode,
+            },
+        );
         if self.pending[shard].len() >= BATCH {
             self.send(shard)?;
         }
@@ -164,7 +264,11 @@ impl Dispatcher {
     }
 
     fn send(&mut self, shard: usize) -> Result<(), EngineError> {
-        let batch = std::mem::replace(&mut self.pending[shard], Vec::with_capacity(BATCH));
+        let fresh = self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| Batch::with_capacity(BATCH));
+        let batch = std::mem::replace(&mut self.pending[shard], fresh);
         self.senders[shard]
             .send(ShardMsg::Batch(batch))
             .map_err(|_| EngineError::ShardGone(shard))
@@ -187,14 +291,33 @@ impl Querier {
             .into_iter()
             .flatten()
             .collect();
-        rows.sort_by(|a, b| a.queries.cmp(&b.queries).then_with(|| a.name.cmp(&b.name)));
+        rows.sort_by(view::rarest_order);
         rows.truncate(top);
+        Ok(rows)
+    }
+
+    /// Every exploded domain's aggregate row, most folded queries first.
+    pub fn folded(&self) -> Result<Vec<FoldedRow>, EngineError> {
+        let mut rows: Vec<FoldedRow> = self
+            .ask_all(|reply| ShardMsg::Folded { reply })?
+            .into_iter()
+            .flatten()
+            .collect();
+        rows.sort_by(|a, b| {
+            b.folded_queries
+                .cmp(&a.folded_queries)
+                .then_with(|| a.domain.cmp(&b.domain))
+        });
         Ok(rows)
     }
 
     /// Who asked for `name`; `None` if it was never seen.
     pub fn hosts(&self, name: &str) -> Result<Option<HostsReply>, EngineError> {
-        let shard = shard_of(&self.hasher, name, self.senders.len());
+        let offset = domain::registered_domain_offset(name);
+        let shard = shard_of(
+            self.hasher.hash_one(&name.as_bytes()[offset..]),
+            self.senders.len(),
+        );
         let (reply, rx) = bounded(1);
         self.senders[shard]
             .send(ShardMsg::Hosts {
@@ -208,6 +331,11 @@ impl Querier {
     /// Sizes of every shard, in shard order.
     pub fn sizes(&self) -> Result<Vec<ShardSize>, EngineError> {
         self.ask_all(|reply| ShardMsg::Size { reply })
+    }
+
+    /// A copy of every shard's data, in shard order, for a snapshot.
+    pub fn snapshot(&self) -> Result<Vec<ShardData>, EngineError> {
+        self.ask_all(|reply| ShardMsg::Snapshot { reply })
     }
 
     /// Sends one message per shard and collects the replies in shard order.

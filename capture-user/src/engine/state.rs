@@ -1,0 +1,1158 @@
+//! One shard's counts: the names whose registered domain hashes to it, with
+//! their domains, the hosts that asked, and per (host, name) the recent
+//! arrival times. Owned by one worker thread; nothing is shared or locked.
+//!
+//! Layout, chosen for bytes per name: names and domains live in one byte
+//! arena; entries are plain records in vectors, addressed by `u32` indices;
+//! the hash tables ([`hashbrown::HashTable`]) hold only those indices, so
+//! rebuilding them from the vectors (after loading a snapshot) is cheap and
+//! the vectors alone are the snapshot. Since a shard owns whole registered
+//! domains, every per-domain figure is exact and local.
+//!
+//! Memory is bounded by [`Limits`]: a domain with more than
+//! `fold_names` distinct names is "exploded": further new names under it
+//! are folded into its aggregate row (queries and hosts still counted, the
+//! number of distinct folded names estimated). Under the global budget see
+//! [`Pressure`]: nothing already counted is ever evicted.
+
+use std::hash::BuildHasher;
+
+use capture_common::EventKind;
+use hashbrown::HashTable;
+use serde::{Deserialize, Serialize};
+
+use super::{batch::Item, hll::Hll};
+use crate::observation::HostAddr;
+
+/// "No entry" in a `u32` link.
+const NONE: u32 = u32::MAX;
+/// Arrival times kept per (host, name).
+pub const RING_BEATS: usize = 64;
+/// Arrivals closer than this to the previous kept one are the same beat
+/// (retries, A + AAAA pairs); in ring units (100 ms).
+const BEAT_GAP_DS: u32 = 10;
+const NS_PER_DS: u64 = 100_000_000;
+
+/// Memory limits of one shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Distinct names per registered domain before new ones are folded.
+    pub fold_names: u32,
+    /// Bytes of state this shard may hold.
+    pub budget_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            fold_names: 10_000,
+            budget_bytes: 1 << 30,
+        }
+    }
+}
+
+/// How close a shard is to its budget, and what it gives up.
+///
+/// - `Normal`: everything is counted in detail.
+/// - `Tight` (90% of the budget): no new arrival rings; beacon scoring
+///   continues for pairs that already have one.
+/// - `Full` (100%): no new names, hosts or (host, name) pairs. Queries for
+///   known names from known hosts are counted exactly as before; a query for
+///   a new name is folded into its domain's aggregate (or the shard's
+///   overflow row when the domain is new too); a query from a new host for a
+///   known name counts in the name's `untracked` queries. Rare names already
+///   counted keep exact counts: nothing is evicted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Pressure {
+    /// Under 90% of the budget.
+    #[default]
+    Normal,
+    /// 90% of the budget or more.
+    Tight,
+    /// The budget is used up.
+    Full,
+}
+
+/// A name or domain in the arena.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct Span {
+    start: u32,
+    len: u16,
+}
+
+/// Query-type bits recorded per name.
+pub mod qtype {
+    /// QTYPE → bit.
+    pub fn bit(qtype: u16) -> u16 {
+        match qtype {
+            1 => 1 << 0,        // A
+            28 => 1 << 1,       // AAAA
+            5 => 1 << 2,        // CNAME
+            15 => 1 << 3,       // MX
+            16 => 1 << 4,       // TXT
+            10 => 1 << 5,       // NULL
+            12 => 1 << 6,       // PTR
+            33 => 1 << 7,       // SRV
+            2 => 1 << 8,        // NS
+            6 => 1 << 9,        // SOA
+            255 => 1 << 10,     // ANY
+            64 | 65 => 1 << 11, // SVCB, HTTPS
+            _ => 1 << 15,       // anything else
+        }
+    }
+
+    /// Names of the bits set in `bits`.
+    pub fn names(bits: u16) -> Vec<&'static str> {
+        const NAMES: [(u16, &str); 13] = [
+            (1 << 0, "A"),
+            (1 << 1, "AAAA"),
+            (1 << 2, "CNAME"),
+            (1 << 3, "MX"),
+            (1 << 4, "TXT"),
+            (1 << 5, "NULL"),
+            (1 << 6, "PTR"),
+            (1 << 7, "SRV"),
+            (1 << 8, "NS"),
+            (1 << 9, "SOA"),
+            (1 << 10, "ANY"),
+            (1 << 11, "HTTPS"),
+            (1 << 15, "other"),
+        ];
+        NAMES
+            .iter()
+            .filter(|(b, _)| bits & b != 0)
+            .map(|(_, n)| *n)
+            .collect()
+    }
+}
+
+/// What a shard knows about one name.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct NameEntry {
+    /// Queries.
+    pub queries: u64,
+    /// First query, ns since the epoch.
+    pub first_seen: u64,
+    /// Last query.
+    pub last_seen: u64,
+    name: Span,
+    /// Index of its registered domain.
+    pub domain: u32,
+    first_pair: u32,
+    /// Distinct hosts tracked (pairs).
+    pub hosts: u32,
+    /// NXDOMAIN answers seen.
+    pub nxdomain: u32,
+    /// Responses seen.
+    pub responses: u32,
+    /// Queries from hosts not tracked because the shard was full.
+    pub untracked: u32,
+    /// Query types seen ([`qtype::bit`]).
+    pub qtypes: u16,
+}
+
+/// One host's queries for one name.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct PairEntry {
+    /// Queries.
+    pub queries: u64,
+    /// First query.
+    pub first_seen: u64,
+    /// Last query.
+    pub last_seen: u64,
+    /// The name.
+    pub name: u32,
+    /// The host.
+    pub host: u32,
+    next: u32,
+    ring: u32,
+    /// NXDOMAIN answers this host got for this name.
+    pub nxdomain: u32,
+}
+
+/// A registered domain.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct DomainEntry {
+    /// Queries for any name under it (folded ones included).
+    pub queries: u64,
+    /// First query.
+    pub first_seen: u64,
+    /// Last query.
+    pub last_seen: u64,
+    name: Span,
+    /// Distinct names counted in detail.
+    pub names: u32,
+    /// Distinct hosts that asked for any name under it.
+    pub hosts: u32,
+    /// Index into the folds, or none.
+    fold: u32,
+}
+
+/// A host, as this shard saw it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct HostEntry {
+    /// Its address.
+    pub addr: HostAddr,
+    /// Queries (this shard's domains only).
+    pub queries: u64,
+    /// Distinct names it asked (in detail).
+    pub names: u32,
+    /// NXDOMAIN answers it got.
+    pub nxdomain: u32,
+}
+
+/// A host's queries for any name under a domain.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct DomainHost {
+    queries: u64,
+    domain: u32,
+    host: u32,
+}
+
+/// The aggregate row of an exploded domain (or of the overflow).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Fold {
+    /// The domain, or [`NONE`] for the overflow row.
+    pub domain: u32,
+    /// Queries for folded names.
+    pub queries: u64,
+    /// Estimate of the distinct folded names.
+    pub names: Hll,
+    /// First folded query.
+    pub first_seen: u64,
+    /// Last folded query.
+    pub last_seen: u64,
+    /// Why it folds: the domain's name limit (false) or memory (true).
+    pub by_memory: bool,
+}
+
+/// Totals of one shard.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Queries counted (folded and untracked included).
+    pub queries: u64,
+    /// Responses seen.
+    pub responses: u64,
+    /// Responses for names never queried here.
+    pub unmatched_responses: u64,
+    /// Queries folded into domain aggregates.
+    pub folded_queries: u64,
+    /// Queries from hosts not tracked because the shard was full.
+    pub untracked_queries: u64,
+}
+
+/// Everything a shard counts; this is also what a snapshot holds.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ShardData {
+    arena: Vec<u8>,
+    names: Vec<NameEntry>,
+    pairs: Vec<PairEntry>,
+    domains: Vec<DomainEntry>,
+    hosts: Vec<HostEntry>,
+    domain_hosts: Vec<DomainHost>,
+    /// Ring storage: `RING_BEATS` slots per ring, flat.
+    ring_beats: Vec<u32>,
+    /// Per ring: (slots used, next slot).
+    ring_heads: Vec<(u8, u8)>,
+    free_rings: Vec<u32>,
+    folds: Vec<Fold>,
+    overflow: Fold,
+    totals: Totals,
+}
+
+impl ShardData {
+    /// Names counted in detail.
+    pub fn name_count(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// The lookup tables over [`ShardData`]; rebuilt from it on load.
+#[derive(Default)]
+struct Index {
+    names: HashTable<u32>,
+    domains: HashTable<u32>,
+    hosts: HashTable<u32>,
+    pairs: HashTable<u32>,
+    domain_hosts: HashTable<u32>,
+}
+
+/// One shard's counting state.
+pub struct ShardState {
+    data: ShardData,
+    index: Index,
+    limits: Limits,
+    pressure: Pressure,
+    hasher: foldhash::fast::FixedState,
+}
+
+/// Makes room for `extra` more elements in `v`, growing by half its size
+/// but never by more than `left` bytes allow (at least `extra`), so that a
+/// doubling does not overshoot the budget.
+fn grow<T>(v: &mut Vec<T>, extra: usize, left: usize) {
+    if v.len() + extra <= v.capacity() {
+        return;
+    }
+    let step = (v.capacity() / 2).max(64).min(left / size_of::<T>().max(1));
+    v.reserve_exact(step.max(extra));
+}
+
+fn pair_key(a: u32, b: u32) -> u64 {
+    (u64::from(a) << 32) | u64::from(b)
+}
+
+impl ShardState {
+    /// An empty shard hashing names with `hasher` (the producer's).
+    pub fn new(limits: Limits, hasher: foldhash::fast::FixedState) -> Self {
+        Self {
+            data: ShardData::default(),
+            index: Index::default(),
+            limits,
+            pressure: Pressure::Normal,
+            hasher,
+        }
+    }
+
+    /// A shard holding `data` (from a snapshot); the tables are rebuilt.
+    pub fn from_data(data: ShardData, limits: Limits, hasher: foldhash::fast::FixedState) -> Self {
+        let mut s = Self::new(limits, hasher);
+        s.data = data;
+        s.rebuild_index();
+        s.update_pressure();
+        s
+    }
+
+    fn rebuild_index(&mut self) {
+        let d = &self.data;
+        let h = &self.hasher;
+        let text = |span: Span| &d.arena[span.start as usize..][..usize::from(span.len)];
+        let mut index = Index {
+            names: HashTable::with_capacity(d.names.len()),
+            domains: HashTable::with_capacity(d.domains.len()),
+            hosts: HashTable::with_capacity(d.hosts.len()),
+            pairs: HashTable::with_capacity(d.pairs.len()),
+            domain_hosts: HashTable::with_capacity(d.domain_hosts.len()),
+        };
+        for (i, e) in d.names.iter().enumerate() {
+            let hash = h.hash_one(text(e.name));
+            index.names.insert_unique(hash, i as u32, |&j| {
+                h.hash_one(text(d.names[j as usize].name))
+            });
+        }
+        for (i, e) in d.domains.iter().enumerate() {
+            let hash = h.hash_one(text(e.name));
+            index.domains.insert_unique(hash, i as u32, |&j| {
+                h.hash_one(text(d.domains[j as usize].name))
+            });
+        }
+        for (i, e) in d.hosts.iter().enumerate() {
+            index
+                .hosts
+                .insert_unique(h.hash_one(e.addr), i as u32, |&j| {
+                    h.hash_one(d.hosts[j as usize].addr)
+                });
+        }
+        for (i, e) in d.pairs.iter().enumerate() {
+            index
+                .pairs
+                .insert_unique(h.hash_one(pair_key(e.name, e.host)), i as u32, |&j| {
+                    let p = &d.pairs[j as usize];
+                    h.hash_one(pair_key(p.name, p.host))
+                });
+        }
+        for (i, e) in d.domain_hosts.iter().enumerate() {
+            index.domain_hosts.insert_unique(
+                h.hash_one(pair_key(e.domain, e.host)),
+                i as u32,
+                |&j| {
+                    let p = &d.domain_hosts[j as usize];
+                    h.hash_one(pair_key(p.domain, p.host))
+                },
+            );
+        }
+        self.index = index;
+    }
+
+    /// The counted data (for snapshots).
+    pub fn data(&self) -> &ShardData {
+        &self.data
+    }
+
+    /// This shard's budget in bytes.
+    pub fn budget_bytes(&self) -> usize {
+        self.limits.budget_bytes
+    }
+
+    /// Current pressure.
+    pub fn pressure(&self) -> Pressure {
+        self.pressure
+    }
+
+    /// Bytes of state held: every vector's and table's allocation.
+    pub fn memory_bytes(&self) -> usize {
+        let d = &self.data;
+        let i = &self.index;
+        fn vec<T>(v: &Vec<T>) -> usize {
+            v.capacity() * size_of::<T>()
+        }
+        // hashbrown: one u32 slot and one control byte per bucket.
+        fn table(t: &HashTable<u32>) -> usize {
+            let buckets = if t.capacity() == 0 {
+                0
+            } else {
+                (t.capacity() * 8 / 7).next_power_of_two()
+            };
+            buckets * (size_of::<u32>() + 1)
+        }
+        vec(&d.arena)
+            + vec(&d.names)
+            + vec(&d.pairs)
+            + vec(&d.domains)
+            + vec(&d.hosts)
+            + vec(&d.domain_hosts)
+            + vec(&d.ring_beats)
+            + vec(&d.ring_heads)
+            + vec(&d.free_rings)
+            + d.folds
+                .iter()
+                .map(|f| size_of::<Fold>() + f.names.bytes())
+                .sum::<usize>()
+            + d.overflow.names.bytes()
+            + table(&i.names)
+            + table(&i.domains)
+            + table(&i.hosts)
+            + table(&i.pairs)
+            + table(&i.domain_hosts)
+    }
+
+    /// Re-evaluates the pressure level; called after every batch.
+    pub fn update_pressure(&mut self) {
+        let used = self.memory_bytes();
+        let budget = self.limits.budget_bytes;
+        self.pressure = if used >= budget {
+            Pressure::Full
+        } else if used >= budget / 10 * 9 {
+            Pressure::Tight
+        } else {
+            Pressure::Normal
+        };
+    }
+
+    fn text(&self, span: Span) -> &[u8] {
+        &self.data.arena[span.start as usize..][..usize::from(span.len)]
+    }
+
+    /// Budget bytes not yet used.
+    fn left(&self) -> usize {
+        self.limits.budget_bytes.saturating_sub(self.memory_bytes())
+    }
+
+    fn store(&mut self, bytes: &[u8]) -> Span {
+        let left = self.left();
+        grow(&mut self.data.arena, bytes.len(), left);
+        let start = self.data.arena.len() as u32;
+        self.data.arena.extend_from_slice(bytes);
+        Span {
+            start,
+            len: bytes.len() as u16,
+        }
+    }
+
+    /// Counts one observation; `name` is its name, `item` the rest.
+    pub fn count(&mut self, item: &Item, name: &[u8]) {
+        match item.kind {
+            EventKind::Query => self.count_query(item, name),
+            EventKind::Response => self.count_response(item, name),
+        }
+    }
+
+    fn find_name(&self, hash: u64, name: &[u8]) -> Option<u32> {
+        let d = &self.data;
+        self.index
+            .names
+            .find(hash, |&i| {
+                let span = d.names[i as usize].name;
+                &d.arena[span.start as usize..][..usize::from(span.len)] == name
+            })
+            .copied()
+    }
+
+    fn count_query(&mut self, item: &Item, name: &[u8]) {
+        let t = item.time_ns;
+        self.data.totals.queries += 1;
+        let host = self.host(item.host);
+        let name_index = match self.find_name(item.name_hash, name) {
+            Some(i) => i,
+            None => {
+                let domain_name = &name[usize::from(item.domain_offset)..];
+                match self.admit_name(item, name, domain_name, host) {
+                    Some(i) => i,
+                    None => return,
+                }
+            }
+        };
+        let entry = &mut self.data.names[name_index as usize];
+        entry.queries += 1;
+        entry.first_seen = entry.first_seen.min(t);
+        entry.last_seen = entry.last_seen.max(t);
+        entry.qtypes |= qtype::bit(item.qtype);
+        let domain = entry.domain;
+        self.touch_domain(domain, host, t);
+        let Some(host) = host else {
+            self.data.names[name_index as usize].untracked += 1;
+            self.data.totals.untracked_queries += 1;
+            return;
+        };
+        self.data.hosts[host as usize].queries += 1;
+        self.count_pair(name_index, host, t);
+    }
+
+    /// Finds or creates the entry for a new name; `None` when the query was
+    /// folded into an aggregate instead.
+    fn admit_name(
+        &mut self,
+        item: &Item,
+        name: &[u8],
+        domain_name: &[u8],
+        host: Option<u32>,
+    ) -> Option<u32> {
+        let t = item.time_ns;
+        let domain = self.domain(item.domain_hash, domain_name, t);
+        let full = self.pressure == Pressure::Full;
+        let fold_at_limit = domain.is_some_and(|d| {
+            let e = &self.data.domains[d as usize];
+            e.fold != NONE || e.names >= self.limits.fold_names
+        });
+        if full || fold_at_limit || domain.is_none() {
+            self.fold(domain, item, !fold_at_limit);
+            if let Some(d) = domain {
+                self.touch_domain(d, host, t);
+            }
+            if let Some(h) = host {
+                self.data.hosts[h as usize].queries += 1;
+            }
+            return None;
+        }
+        let domain = domain.expect("checked above");
+        let span = self.store(name);
+        let left = self.left();
+        grow(&mut self.data.names, 1, left);
+        let index = self.data.names.len() as u32;
+        self.data.names.push(NameEntry {
+            queries: 0,
+            first_seen: t,
+            last_seen: t,
+            name: span,
+            domain,
+            first_pair: NONE,
+            hosts: 0,
+            nxdomain: 0,
+            responses: 0,
+            untracked: 0,
+            qtypes: 0,
+        });
+        let d = &self.data;
+        let h = &self.hasher;
+        self.index.names.insert_unique(item.name_hash, index, |&j| {
+            let s = d.names[j as usize].name;
+            h.hash_one(&d.arena[s.start as usize..][..usize::from(s.len)])
+        });
+        self.data.domains[domain as usize].names += 1;
+        Some(index)
+    }
+
+    /// Counts a folded query in `domain`'s aggregate (or the overflow).
+    fn fold(&mut self, domain: Option<u32>, item: &Item, by_memory: bool) {
+        self.data.totals.folded_queries += 1;
+        // When full, only domains that already fold keep their own row: a
+        // new aggregate would grow the state.
+        let domain = domain.filter(|&d| {
+            self.pressure != Pressure::Full || self.data.domains[d as usize].fold != NONE
+        });
+        let fold = match domain {
+            Some(d) => {
+                let existing = self.data.domains[d as usize].fold;
+                if existing == NONE {
+                    let index = self.data.folds.len() as u32;
+                    self.data.folds.push(Fold {
+                        domain: d,
+                        first_seen: item.time_ns,
+                        last_seen: item.time_ns,
+                        by_memory,
+                        ..Fold::default()
+                    });
+                    self.data.domains[d as usize].fold = index;
+                    &mut self.data.folds[index as usize]
+                } else {
+                    &mut self.data.folds[existing as usize]
+                }
+            }
+            None => {
+                let o = &mut self.data.overflow;
+                if o.queries == 0 {
+                    o.domain = NONE;
+                    o.first_seen = item.time_ns;
+                    o.by_memory = true;
+                }
+                o
+            }
+        };
+        fold.queries += 1;
+        fold.names.add(item.name_hash);
+        fold.first_seen = fold.first_seen.min(item.time_ns);
+        fold.last_seen = fold.last_seen.max(item.time_ns);
+    }
+
+    fn domain(&mut self, hash: u64, name: &[u8], t: u64) -> Option<u32> {
+        let d = &self.data;
+        if let Some(&i) = self.index.domains.find(hash, |&i| {
+            let s = d.domains[i as usize].name;
+            &d.arena[s.start as usize..][..usize::from(s.len)] == name
+        }) {
+            return Some(i);
+        }
+        if self.pressure == Pressure::Full {
+            return None;
+        }
+        let span = self.store(name);
+        let left = self.left();
+        grow(&mut self.data.domains, 1, left);
+        let index = self.data.domains.len() as u32;
+        self.data.domains.push(DomainEntry {
+            queries: 0,
+            first_seen: t,
+            last_seen: t,
+            name: span,
+            names: 0,
+            hosts: 0,
+            fold: NONE,
+        });
+        let d = &self.data;
+        let h = &self.hasher;
+        self.index.domains.insert_unique(hash, index, |&j| {
+            let s = d.domains[j as usize].name;
+            h.hash_one(&d.arena[s.start as usize..][..usize::from(s.len)])
+        });
+        Some(index)
+    }
+
+    fn host(&mut self, addr: HostAddr) -> Option<u32> {
+        let hash = self.hasher.hash_one(addr);
+        let d = &self.data;
+        if let Some(&i) = self
+            .index
+            .hosts
+            .find(hash, |&i| d.hosts[i as usize].addr == addr)
+        {
+            return Some(i);
+        }
+        if self.pressure == Pressure::Full {
+            return None;
+        }
+        let left = self.left();
+        grow(&mut self.data.hosts, 1, left);
+        let index = self.data.hosts.len() as u32;
+        self.data.hosts.push(HostEntry {
+            addr,
+            queries: 0,
+            names: 0,
+            nxdomain: 0,
+        });
+        let d = &self.data;
+        let h = &self.hasher;
+        self.index
+            .hosts
+            .insert_unique(hash, index, |&j| h.hash_one(d.hosts[j as usize].addr));
+        Some(index)
+    }
+
+    /// Counts a query under `domain`, and for `host` in the domain's hosts.
+    fn touch_domain(&mut self, domain: u32, host: Option<u32>, t: u64) {
+        let e = &mut self.data.domains[domain as usize];
+        e.queries += 1;
+        e.first_seen = e.first_seen.min(t);
+        e.last_seen = e.last_seen.max(t);
+        let Some(host) = host else { return };
+        let key = pair_key(domain, host);
+        let hash = self.hasher.hash_one(key);
+        let d = &self.data;
+        if let Some(&i) = self.index.domain_hosts.find(hash, |&i| {
+            let p = &d.domain_hosts[i as usize];
+            pair_key(p.domain, p.host) == key
+        }) {
+            self.data.domain_hosts[i as usize].queries += 1;
+            return;
+        }
+        if self.pressure == Pressure::Full {
+            return;
+        }
+        let left = self.left();
+        grow(&mut self.data.domain_hosts, 1, left);
+        let index = self.data.domain_hosts.len() as u32;
+        self.data.domain_hosts.push(DomainHost {
+            queries: 1,
+            domain,
+            host,
+        });
+        self.data.domains[domain as usize].hosts += 1;
+        let d = &self.data;
+        let h = &self.hasher;
+        self.index.domain_hosts.insert_unique(hash, index, |&j| {
+            let p = &d.domain_hosts[j as usize];
+            h.hash_one(pair_key(p.domain, p.host))
+        });
+    }
+
+    fn find_pair(&self, name: u32, host: u32) -> Option<u32> {
+        let key = pair_key(name, host);
+        let d = &self.data;
+        self.index
+            .pairs
+            .find(self.hasher.hash_one(key), |&i| {
+                let p = &d.pairs[i as usize];
+                pair_key(p.name, p.host) == key
+            })
+            .copied()
+    }
+
+    fn count_pair(&mut self, name: u32, host: u32, t: u64) {
+        if let Some(p) = self.find_pair(name, host) {
+            let pair = &mut self.data.pairs[p as usize];
+            pair.queries += 1;
+            pair.last_seen = pair.last_seen.max(t);
+            let first = pair.first_seen;
+            self.record_beat(p, first, t);
+            return;
+        }
+        if self.pressure == Pressure::Full {
+            self.data.names[name as usize].untracked += 1;
+            self.data.totals.untracked_queries += 1;
+            return;
+        }
+        let left = self.left();
+        grow(&mut self.data.pairs, 1, left);
+        let index = self.data.pairs.len() as u32;
+        let entry = &mut self.data.names[name as usize];
+        let next = entry.first_pair;
+        entry.first_pair = index;
+        entry.hosts += 1;
+        self.data.hosts[host as usize].names += 1;
+        self.data.pairs.push(PairEntry {
+            queries: 1,
+            first_seen: t,
+            last_seen: t,
+            name,
+            host,
+            next,
+            ring: NONE,
+            nxdomain: 0,
+        });
+        let d = &self.data;
+        let h = &self.hasher;
+        self.index
+            .pairs
+            .insert_unique(h.hash_one(pair_key(name, host)), index, |&j| {
+                let p = &d.pairs[j as usize];
+                h.hash_one(pair_key(p.name, p.host))
+            });
+    }
+
+    /// Keeps arrival `t` of pair `p` (first seen at `first`) in its ring,
+    /// unless it is within a second of the last kept beat.
+    fn record_beat(&mut self, p: u32, first: u64, t: u64) {
+        let offset = (t.saturating_sub(first) / NS_PER_DS).min(u64::from(u32::MAX)) as u32;
+        let ring = self.data.pairs[p as usize].ring;
+        if ring == NONE {
+            if offset < BEAT_GAP_DS || self.pressure != Pressure::Normal {
+                return;
+            }
+            let ring = match self.data.free_rings.pop() {
+                Some(r) => r,
+                None => {
+                    let left = self.left();
+                    grow(&mut self.data.ring_beats, RING_BEATS, left);
+                    grow(&mut self.data.ring_heads, 1, left);
+                    let r = self.data.ring_heads.len() as u32;
+                    self.data.ring_heads.push((0, 0));
+                    self.data
+                        .ring_beats
+                        .extend(std::iter::repeat_n(0, RING_BEATS));
+                    r
+                }
+            };
+            self.data.ring_heads[ring as usize] = (0, 0);
+            self.data.pairs[p as usize].ring = ring;
+            // The first query is beat zero.
+            self.push_beat(ring, 0);
+            self.push_beat(ring, offset);
+            return;
+        }
+        let (used, next) = self.data.ring_heads[ring as usize];
+        let last_slot = (usize::from(next) + RING_BEATS - 1) % RING_BEATS;
+        let last = self.data.ring_beats[ring as usize * RING_BEATS + last_slot];
+        if used > 0 && offset.saturating_sub(last) < BEAT_GAP_DS {
+            return;
+        }
+        self.push_beat(ring, offset);
+    }
+
+    fn push_beat(&mut self, ring: u32, offset: u32) {
+        let (used, next) = &mut self.data.ring_heads[ring as usize];
+        self.data.ring_beats[ring as usize * RING_BEATS + usize::from(*next)] = offset;
+        *next = ((usize::from(*next) + 1) % RING_BEATS) as u8;
+        *used = (*used).saturating_add(1).min(RING_BEATS as u8);
+    }
+
+    fn count_response(&mut self, item: &Item, name: &[u8]) {
+        self.data.totals.responses += 1;
+        let nx = item.rcode == 3;
+        let Some(n) = self.find_name(item.name_hash, name) else {
+            self.data.totals.unmatched_responses += 1;
+            return;
+        };
+        let entry = &mut self.data.names[n as usize];
+        entry.responses += 1;
+        entry.nxdomain += u32::from(nx);
+        if !nx {
+            return;
+        }
+        let hash = self.hasher.hash_one(item.host);
+        let d = &self.data;
+        let Some(&h) = self
+            .index
+            .hosts
+            .find(hash, |&i| d.hosts[i as usize].addr == item.host)
+        else {
+            return;
+        };
+        self.data.hosts[h as usize].nxdomain += 1;
+        if let Some(p) = self.find_pair(n, h) {
+            self.data.pairs[p as usize].nxdomain += 1;
+        }
+    }
+
+    // ----- reading -----
+
+    /// Number of names counted in detail.
+    pub fn name_count(&self) -> usize {
+        self.data.names.len()
+    }
+
+    /// Every name entry, with its index.
+    pub fn names(&self) -> impl Iterator<Item = (u32, &NameEntry)> {
+        self.data
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (i as u32, e))
+    }
+
+    /// The text of name `i`.
+    pub fn name_text(&self, i: u32) -> &str {
+        std::str::from_utf8(self.text(self.data.names[i as usize].name)).unwrap_or("")
+    }
+
+    /// Name `i`'s entry.
+    pub fn name(&self, i: u32) -> &NameEntry {
+        &self.data.names[i as usize]
+    }
+
+    /// Index of the name with this text, if counted in detail.
+    pub fn lookup_name(&self, name: &str) -> Option<u32> {
+        self.find_name(self.hasher.hash_one(name.as_bytes()), name.as_bytes())
+    }
+
+    /// Domain `i`'s entry.
+    pub fn domain_entry(&self, i: u32) -> &DomainEntry {
+        &self.data.domains[i as usize]
+    }
+
+    /// The text of domain `i`.
+    pub fn domain_text(&self, i: u32) -> &str {
+        std::str::from_utf8(self.text(self.data.domains[i as usize].name)).unwrap_or("")
+    }
+
+    /// Every domain, with its index.
+    pub fn domains(&self) -> impl Iterator<Item = (u32, &DomainEntry)> {
+        self.data
+            .domains
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (i as u32, e))
+    }
+
+    /// The fold of domain `i`, if it exploded.
+    pub fn domain_fold(&self, i: u32) -> Option<&Fold> {
+        let f = self.data.domains[i as usize].fold;
+        (f != NONE).then(|| &self.data.folds[f as usize])
+    }
+
+    /// Index of the domain with this text.
+    pub fn lookup_domain(&self, domain: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(domain.as_bytes());
+        let d = &self.data;
+        self.index
+            .domains
+            .find(hash, |&i| {
+                let s = d.domains[i as usize].name;
+                &d.arena[s.start as usize..][..usize::from(s.len)] == domain.as_bytes()
+            })
+            .copied()
+    }
+
+    /// The hosts that asked for any name under domain `i`, with queries.
+    pub fn domain_hosts(&self, i: u32) -> Vec<(&HostEntry, u64)> {
+        self.data
+            .domain_hosts
+            .iter()
+            .filter(|dh| dh.domain == i)
+            .map(|dh| (&self.data.hosts[dh.host as usize], dh.queries))
+            .collect()
+    }
+
+    /// Every fold (exploded domains), and the overflow if it counted any.
+    pub fn folds(&self) -> impl Iterator<Item = &Fold> {
+        self.data
+            .folds
+            .iter()
+            .chain((self.data.overflow.queries > 0).then_some(&self.data.overflow))
+    }
+
+    /// The pairs of name `i`: (pair, host).
+    pub fn name_pairs(&self, i: u32) -> impl Iterator<Item = (&PairEntry, &HostEntry)> {
+        let mut next = self.data.names[i as usize].first_pair;
+        std::iter::from_fn(move || {
+            if next == NONE {
+                return None;
+            }
+            let p = &self.data.pairs[next as usize];
+            next = p.next;
+            Some((p, &self.data.hosts[p.host as usize]))
+        })
+    }
+
+    /// The kept arrival times of `pair`, oldest first, ns since the epoch.
+    pub fn arrivals(&self, pair: &PairEntry) -> Vec<u64> {
+        if pair.ring == NONE {
+            return vec![pair.first_seen];
+        }
+        let (used, next) = self.data.ring_heads[pair.ring as usize];
+        let base = pair.ring as usize * RING_BEATS;
+        let start = (usize::from(next) + RING_BEATS - usize::from(used)) % RING_BEATS;
+        (0..usize::from(used))
+            .map(|k| {
+                let ds = self.data.ring_beats[base + (start + k) % RING_BEATS];
+                pair.first_seen + u64::from(ds) * NS_PER_DS
+            })
+            .collect()
+    }
+
+    /// Every host this shard saw.
+    pub fn hosts(&self) -> &[HostEntry] {
+        &self.data.hosts
+    }
+
+    /// The domain text of a fold ("" for the overflow row).
+    pub fn fold_domain(&self, fold: &Fold) -> &str {
+        if fold.domain == NONE {
+            ""
+        } else {
+            self.domain_text(fold.domain)
+        }
+    }
+
+    /// Totals.
+    pub fn totals(&self) -> Totals {
+        self.data.totals
+    }
+
+    /// Distinct (host, name) pairs.
+    pub fn pair_count(&self) -> usize {
+        self.data.pairs.len()
+    }
+
+    /// Arrival rings allocated.
+    pub fn ring_count(&self) -> usize {
+        self.data.ring_heads.len() - self.data.free_rings.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::*;
+    use crate::engine::domain::registered_domain_offset;
+
+    pub(crate) fn hasher() -> foldhash::fast::FixedState {
+        foldhash::fast::FixedState::with_seed(1)
+    }
+
+    fn item(s: &ShardState, name: &str, host: &str, t_s: u64, kind: EventKind) -> Item {
+        let off = registered_domain_offset(name);
+        Item {
+            name_hash: s.hasher.hash_one(name.as_bytes()),
+            domain_hash: s.hasher.hash_one(&name.as_bytes()[off..]),
+            time_ns: t_s * 1_000_000_000,
+            host: HostAddr::from(host.parse::<IpAddr>().expect("literal")),
+            name_start: 0,
+            name_len: name.len() as u16,
+            domain_offset: off as u16,
+            qtype: 1,
+            kind,
+            rcode: 0,
+        }
+    }
+
+    fn query(s: &mut ShardState, name: &str, host: &str, t_s: u64) {
+        let i = item(s, name, host, t_s, EventKind::Query);
+        s.count(&i, name.as_bytes());
+    }
+
+    #[test]
+    fn names_domains_hosts_and_pairs_are_exact() {
+        let mut s = ShardState::new(Limits::default(), hasher());
+        query(&mut s, "a.example.com", "10.0.0.1", 10);
+        query(&mut s, "a.example.com", "10.0.0.1", 30);
+        query(&mut s, "a.example.com", "10.0.0.2", 20);
+        query(&mut s, "b.example.com", "10.0.0.3", 5);
+        let a = s.lookup_name("a.example.com").expect("counted");
+        let e = s.name(a);
+        assert_eq!(
+            (e.queries, e.hosts, e.first_seen, e.last_seen),
+            (3, 2, 10_000_000_000, 30_000_000_000)
+        );
+        let d = s.lookup_domain("example.com").expect("domain");
+        let de = s.domain_entry(d);
+        assert_eq!((de.names, de.hosts, de.queries), (2, 3, 4));
+        assert_eq!(s.pair_count(), 3);
+        let hosts: Vec<_> = s
+            .hosts()
+            .iter()
+            .map(|h| (h.addr.to_string(), h.queries, h.names))
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                ("10.0.0.1".into(), 2, 1),
+                ("10.0.0.2".into(), 1, 1),
+                ("10.0.0.3".into(), 1, 1)
+            ]
+        );
+        assert_eq!(s.totals().queries, 4);
+    }
+
+    #[test]
+    fn arrival_ring_keeps_beats_a_second_apart_and_the_last_64() {
+        let mut s = ShardState::new(Limits::default(), hasher());
+        for k in 0..100 {
+            query(&mut s, "c2.example.net", "10.0.0.9", 1000 + k * 60);
+            // A retry within the second is not a beat.
+            query(&mut s, "c2.example.net", "10.0.0.9", 1000 + k * 60);
+        }
+        let n = s.lookup_name("c2.example.net").expect("counted");
+        let (pair, _) = s.name_pairs(n).next().expect("pair");
+        assert_eq!(pair.queries, 200);
+        let arrivals = s.arrivals(pair);
+        assert_eq!(arrivals.len(), RING_BEATS);
+        let expected: Vec<u64> = (36..100).map(|k| (1000 + k * 60) * 1_000_000_000).collect();
+        assert_eq!(arrivals, expected);
+    }
+
+    #[test]
+    fn exploded_domain_folds_new_names_and_keeps_counting() {
+        let limits = Limits {
+            fold_names: 3,
+            ..Limits::default()
+        };
+        let mut s = ShardState::new(limits, hasher());
+        for i in 0..10 {
+            query(&mut s, &format!("n{i}.flood.example"), "10.0.0.1", i);
+        }
+        query(&mut s, "n0.flood.example", "10.0.0.2", 20);
+        let d = s.lookup_domain("flood.example").expect("domain");
+        let de = *s.domain_entry(d);
+        assert_eq!((de.names, de.queries, de.hosts), (3, 11, 2));
+        let fold = s.domain_fold(d).expect("folded");
+        assert_eq!(fold.queries, 7);
+        assert_eq!(fold.names.estimate(), 7);
+        assert!(!fold.by_memory);
+        // Names counted before the limit stay exact.
+        assert_eq!(
+            s.name(s.lookup_name("n0.flood.example").expect("kept"))
+                .queries,
+            2
+        );
+        assert!(s.lookup_name("n5.flood.example").is_none());
+        assert_eq!(s.totals().folded_queries, 7);
+    }
+
+    #[test]
+    fn full_budget_keeps_known_names_exact_and_folds_the_rest() {
+        let limits = Limits {
+            fold_names: 1_000_000,
+            budget_bytes: 64 * 1024,
+        };
+        let mut s = ShardState::new(limits, hasher());
+        query(&mut s, "rare.example.org", "10.0.0.1", 1);
+        let mut i = 0u64;
+        while s.pressure() != Pressure::Full {
+            query(&mut s, &format!("u{i}.d{i}.example"), "10.0.0.2", 2);
+            s.update_pressure();
+            i += 1;
+        }
+        let names_before = s.name_count();
+        for k in 0..1000 {
+            query(&mut s, &format!("late{k}.d{k}.example"), "10.0.0.3", 3);
+            query(&mut s, "rare.example.org", "10.0.0.1", 4);
+            query(&mut s, "rare.example.org", "10.0.0.4", 4);
+        }
+        assert_eq!(s.name_count(), names_before, "no new names when full");
+        let rare = s.name(s.lookup_name("rare.example.org").expect("kept"));
+        assert_eq!(rare.queries, 2001);
+        assert_eq!(rare.hosts, 1);
+        assert_eq!(rare.untracked, 1000);
+        let overflow: u64 = s.folds().filter(|f| f.by_memory).map(|f| f.queries).sum();
+        assert_eq!(overflow, 1000);
+        assert!(s.memory_bytes() < limits.budget_bytes * 2);
+    }
+
+    #[test]
+    fn responses_count_nxdomain_per_name_host_and_pair() {
+        let mut s = ShardState::new(Limits::default(), hasher());
+        query(&mut s, "dga1.example", "10.0.0.1", 1);
+        let mut r = item(&s, "dga1.example", "10.0.0.1", 1, EventKind::Response);
+        r.rcode = 3;
+        s.count(&r, b"dga1.example");
+        let mut stray = item(&s, "other.example", "10.0.0.1", 1, EventKind::Response);
+        stray.rcode = 3;
+        s.count(&stray, b"other.example");
+        let n = s.lookup_name("dga1.example").expect("counted");
+        assert_eq!(s.name(n).nxdomain, 1);
+        assert_eq!(s.hosts()[0].nxdomain, 1);
+        assert_eq!(s.name_pairs(n).next().expect("pair").0.nxdomain, 1);
+        assert_eq!(s.totals().unmatched_responses, 1);
+    }
+
+    #[test]
+    fn rebuilt_index_finds_everything() {
+        let mut s = ShardState::new(Limits::default(), hasher());
+        for i in 0..500 {
+            query(&mut s, &format!("h{i}.example.com"), "10.0.0.1", i);
+        }
+        let copy = ShardState::from_data(s.data().clone(), Limits::default(), hasher());
+        for i in 0..500 {
+            let n = copy
+                .lookup_name(&format!("h{i}.example.com"))
+                .expect("found");
+            assert_eq!(copy.name(n).queries, 1);
+        }
+        let mut copy = copy;
+        query(&mut copy, "h1.example.com", "10.0.0.1", 9);
+        assert_eq!(
+            copy.name(copy.lookup_name("h1.example.com").expect("found"))
+                .queries,
+            2
+        );
+    }
+}

@@ -1,0 +1,156 @@
+//! State survives restarts: a final snapshot on SIGTERM, periodic ones that
+//! bound what SIGKILL can lose, and damaged snapshots refused cleanly.
+
+use std::{net::UdpSocket, path::Path, time::Duration};
+
+use dnsrare_tests::{Daemon, wait_for};
+use traffic::{dns, netns::Lab};
+
+/// Sends `n` queries for each of `names` from the client namespace.
+fn send(lab: &Lab, names: &[&str], n: u16) {
+    let gw = lab.gateway_ip;
+    lab.in_client(|| {
+        let s = UdpSocket::bind("0.0.0.0:0").expect("socket");
+        for name in names {
+            for i in 0..n {
+                s.send_to(&dns::query(i, name, dns::QTYPE_A), (gw, 53))
+                    .expect("send");
+            }
+        }
+    })
+    .expect("client namespace");
+}
+
+/// The report without the parts that change between runs of the daemon.
+fn rows(report: &serde_json::Value) -> serde_json::Value {
+    report["rows"].clone()
+}
+
+#[test]
+fn sigterm_then_restart_loses_nothing() {
+    let lab = Lab::new().expect("lab");
+    let state = tempfile::tempdir().expect("tempdir");
+    let first = Daemon::start_in(&lab, state.path(), &[]);
+    send(&lab, &["kept.example.com", "also.example.org"], 3);
+    let before = first.wait_counted(6, 50);
+    assert!(first.stop().success());
+    assert!(state.path().join("state.snap").exists());
+
+    let second = Daemon::start_in(&lab, state.path(), &[]);
+    let after = second.report(50);
+    assert_eq!(rows(&after), rows(&before));
+    assert_eq!(after["capture"]["queries"], 6);
+    assert_eq!(after["capture"]["counted"], 6);
+    // Counting goes on from there.
+    send(&lab, &["kept.example.com"], 1);
+    let more = second.wait_counted(7, 50);
+    let kept = more["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["name"] == "kept.example.com")
+        .expect("row");
+    assert_eq!(kept["queries"], 4);
+    assert_eq!(more["capture"]["queries"], 7);
+}
+
+#[test]
+fn sigkill_then_restart_loses_at_most_one_interval() {
+    let lab = Lab::new().expect("lab");
+    let state = tempfile::tempdir().expect("tempdir");
+    let first = Daemon::start_in(&lab, state.path(), &["--snapshot-interval", "1"]);
+    send(&lab, &["before.example.com"], 5);
+    first.wait_counted(5, 50);
+    // Wait for a snapshot taken after those were counted.
+    let counted_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos() as u64;
+    wait_for("a snapshot after counting", Duration::from_secs(10), || {
+        (first.stats()["snapshot"]["written_ns"].as_u64() > Some(counted_at)).then_some(())
+    });
+    send(&lab, &["after.example.com"], 5);
+    first.wait_counted(10, 50);
+    first.kill();
+
+    let second = Daemon::start_in(&lab, state.path(), &[]);
+    let report = second.report(50);
+    let find = |name: &str| {
+        report["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["name"] == name)
+            .map(|r| r["queries"].as_u64().expect("queries"))
+    };
+    assert_eq!(find("before.example.com"), Some(5), "{report}");
+    // What came within the last interval may or may not have been saved.
+    assert!(
+        matches!(find("after.example.com"), None | Some(5)),
+        "{report}"
+    );
+}
+
+fn write_damaged(state: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(state).expect("state dir");
+    std::fs::write(state.join("state.snap"), bytes).expect("write snapshot");
+}
+
+/// A real snapshot's bytes, from a daemon that counted one query.
+fn real_snapshot(lab: &Lab) -> Vec<u8> {
+    let state = tempfile::tempdir().expect("tempdir");
+    let d = Daemon::start_in(lab, state.path(), &[]);
+    send(lab, &["one.example.com"], 1);
+    d.wait_counted(1, 10);
+    assert!(d.stop().success());
+    std::fs::read(state.path().join("state.snap")).expect("snapshot written")
+}
+
+#[test]
+fn damaged_snapshots_are_set_aside_and_the_daemon_starts_empty() {
+    let lab = Lab::new().expect("lab");
+    let good = real_snapshot(&lab);
+    let mut future = good.clone();
+    future[8..12].copy_from_slice(&99u32.to_le_bytes());
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "truncated",
+            good[..good.len() - 10].to_vec(),
+            "is truncated",
+        ),
+        (
+            "future version",
+            future,
+            "has format version 99; this dnsrare reads version 1",
+        ),
+        (
+            "not a snapshot",
+            b"garbage".to_vec(),
+            "is not a dnsrare snapshot",
+        ),
+    ];
+    for (case, bytes, message) in cases {
+        let state = tempfile::tempdir().expect("tempdir");
+        write_damaged(state.path(), &bytes);
+        let d = Daemon::start_in(&lab, state.path(), &[]);
+        let report = d.report(10);
+        assert_eq!(report["names"], 0, "{case}: starts empty");
+        assert_eq!(report["capture"]["queries"], 0, "{case}");
+        let log = d.log();
+        assert!(log.contains(message), "{case}: log says why: {log}");
+        assert!(log.contains("starting empty"), "{case}: {log}");
+        let aside: Vec<_> = std::fs::read_dir(state.path())
+            .expect("state dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("state.snap.bad-"))
+            .collect();
+        assert_eq!(aside.len(), 1, "{case}: the damaged file is kept aside");
+        assert_eq!(
+            std::fs::read(state.path().join(&aside[0])).expect("kept"),
+            bytes,
+            "{case}"
+        );
+        assert!(d.stop().success(), "{case}");
+    }
+}
