@@ -212,7 +212,7 @@ pub fn write_hosts(out: &mut impl io::Write, reply: &HostsReply) -> io::Result<(
         "{}{}: {} from {}\n",
         reply.name,
         if reply.folded {
-            " (exploded domain, all names under it)"
+            " (exploded domain: its folded names)"
         } else {
             ""
         },

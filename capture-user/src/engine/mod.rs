@@ -38,6 +38,14 @@ const CHANNEL_BATCHES: usize = 64;
 /// Seed of the name hash; fixed so that snapshots and shards agree.
 const HASH_SEED: u64 = 0x646e_7372_6172_6521;
 
+/// The hasher of names, domains and hosts in every table.
+pub type NameHasher = foldhash::fast::FixedState;
+
+/// The engine's hasher (the same in every shard and run).
+pub fn name_hasher() -> NameHasher {
+    foldhash::fast::FixedState::with_seed(HASH_SEED)
+}
+
 /// Errors talking to the shards.
 #[derive(Debug, Error)]
 pub enum EngineError {
@@ -102,14 +110,14 @@ pub struct Engine {
     senders: Vec<Sender<ShardMsg>>,
     workers: Vec<JoinHandle<()>>,
     recycled: Receiver<Batch>,
-    hasher: foldhash::fast::FixedState,
+    hasher: NameHasher,
 }
 
 impl Engine {
     /// Starts the shards, empty or holding `restored` (one `ShardData` per
     /// shard, from a snapshot; its length decides the shard count).
     pub fn start(config: &EngineConfig, restored: Option<Vec<ShardData>>) -> Self {
-        let hasher = foldhash::fast::FixedState::with_seed(HASH_SEED);
+        let hasher = name_hasher();
         let shards = restored.as_ref().map_or(config.shards.max(1), Vec::len);
         let limits = EngineConfig { shards, ..*config }.shard_limits();
         let mut restored = restored.map(Vec::into_iter);
@@ -217,7 +225,7 @@ pub struct Dispatcher {
     senders: Vec<Sender<ShardMsg>>,
     pending: Vec<Batch>,
     recycled: Receiver<Batch>,
-    hasher: foldhash::fast::FixedState,
+    hasher: NameHasher,
 }
 
 impl Dispatcher {
@@ -279,7 +287,7 @@ impl Dispatcher {
 #[derive(Clone)]
 pub struct Querier {
     senders: Vec<Sender<ShardMsg>>,
-    hasher: foldhash::fast::FixedState,
+    hasher: NameHasher,
 }
 
 impl Querier {

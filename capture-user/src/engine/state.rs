@@ -28,6 +28,10 @@ use crate::observation::HostAddr;
 const NONE: u32 = u32::MAX;
 /// Arrival times kept per (host, name).
 pub const RING_BEATS: usize = 64;
+/// Names asked by more hosts than this keep no arrival rings: beacon
+/// scoring is for rare names, and a name everyone asks would otherwise hold
+/// a ring per host.
+pub const RING_MAX_HOSTS: u32 = 32;
 /// Arrivals closer than this to the previous kept one are the same beat
 /// (retries, A + AAAA pairs); in ring units (100 ms).
 const BEAT_GAP_DS: u32 = 10;
@@ -201,10 +205,11 @@ pub struct HostEntry {
     pub nxdomain: u32,
 }
 
-/// A host's queries for any name under a domain.
+/// A host that asked for some name under a domain, with its queries for
+/// the domain's folded names.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct DomainHost {
-    queries: u64,
+    folded_queries: u64,
     domain: u32,
     host: u32,
 }
@@ -286,13 +291,20 @@ pub struct ShardState {
     hasher: foldhash::fast::FixedState,
 }
 
-/// Makes room for `extra` more elements in `v`, growing by half its size
-/// but never by more than `left` bytes allow (at least `extra`), so that a
-/// doubling does not overshoot the budget.
+/// Makes room for `extra` more elements in `self.data.$field`: when it is
+/// full, grows it by half its size but never by more than the budget has
+/// left (at least `extra`), so that a doubling does not overshoot the budget.
+/// The budget is only consulted when the vector is full.
+macro_rules! make_room {
+    ($self:ident, $field:ident, $extra:expr) => {
+        if $self.data.$field.len() + $extra > $self.data.$field.capacity() {
+            let left = $self.left();
+            grow(&mut $self.data.$field, $extra, left);
+        }
+    };
+}
+
 fn grow<T>(v: &mut Vec<T>, extra: usize, left: usize) {
-    if v.len() + extra <= v.capacity() {
-        return;
-    }
     let step = (v.capacity() / 2).max(64).min(left / size_of::<T>().max(1));
     v.reserve_exact(step.max(extra));
 }
@@ -448,8 +460,7 @@ impl ShardState {
     }
 
     fn store(&mut self, bytes: &[u8]) -> Span {
-        let left = self.left();
-        grow(&mut self.data.arena, bytes.len(), left);
+        make_room!(self, arena, bytes.len());
         let start = self.data.arena.len() as u32;
         self.data.arena.extend_from_slice(bytes);
         Span {
@@ -497,7 +508,7 @@ impl ShardState {
         entry.last_seen = entry.last_seen.max(t);
         entry.qtypes |= qtype::bit(item.qtype);
         let domain = entry.domain;
-        self.touch_domain(domain, host, t);
+        self.touch_domain(domain, t);
         let Some(host) = host else {
             self.data.names[name_index as usize].untracked += 1;
             self.data.totals.untracked_queries += 1;
@@ -526,17 +537,19 @@ impl ShardState {
         if full || fold_at_limit || domain.is_none() {
             self.fold(domain, item, !fold_at_limit);
             if let Some(d) = domain {
-                self.touch_domain(d, host, t);
+                self.touch_domain(d, t);
             }
             if let Some(h) = host {
                 self.data.hosts[h as usize].queries += 1;
+                if let Some(d) = domain {
+                    self.domain_host(d, h, true);
+                }
             }
             return None;
         }
         let domain = domain.expect("checked above");
         let span = self.store(name);
-        let left = self.left();
-        grow(&mut self.data.names, 1, left);
+        make_room!(self, names, 1);
         let index = self.data.names.len() as u32;
         self.data.names.push(NameEntry {
             queries: 0,
@@ -615,8 +628,7 @@ impl ShardState {
             return None;
         }
         let span = self.store(name);
-        let left = self.left();
-        grow(&mut self.data.domains, 1, left);
+        make_room!(self, domains, 1);
         let index = self.data.domains.len() as u32;
         self.data.domains.push(DomainEntry {
             queries: 0,
@@ -649,8 +661,7 @@ impl ShardState {
         if self.pressure == Pressure::Full {
             return None;
         }
-        let left = self.left();
-        grow(&mut self.data.hosts, 1, left);
+        make_room!(self, hosts, 1);
         let index = self.data.hosts.len() as u32;
         self.data.hosts.push(HostEntry {
             addr,
@@ -666,13 +677,19 @@ impl ShardState {
         Some(index)
     }
 
-    /// Counts a query under `domain`, and for `host` in the domain's hosts.
-    fn touch_domain(&mut self, domain: u32, host: Option<u32>, t: u64) {
+    /// Counts a query under `domain`.
+    fn touch_domain(&mut self, domain: u32, t: u64) {
         let e = &mut self.data.domains[domain as usize];
         e.queries += 1;
         e.first_seen = e.first_seen.min(t);
         e.last_seen = e.last_seen.max(t);
-        let Some(host) = host else { return };
+    }
+
+    /// Records that `host` asked for a name under `domain` (counting it
+    /// among the domain's distinct hosts the first time), and one folded
+    /// query from it when `folded`. Called when a pair is created and for
+    /// folded queries, not on every query.
+    fn domain_host(&mut self, domain: u32, host: u32, folded: bool) {
         let key = pair_key(domain, host);
         let hash = self.hasher.hash_one(key);
         let d = &self.data;
@@ -680,17 +697,16 @@ impl ShardState {
             let p = &d.domain_hosts[i as usize];
             pair_key(p.domain, p.host) == key
         }) {
-            self.data.domain_hosts[i as usize].queries += 1;
+            self.data.domain_hosts[i as usize].folded_queries += u64::from(folded);
             return;
         }
         if self.pressure == Pressure::Full {
             return;
         }
-        let left = self.left();
-        grow(&mut self.data.domain_hosts, 1, left);
+        make_room!(self, domain_hosts, 1);
         let index = self.data.domain_hosts.len() as u32;
         self.data.domain_hosts.push(DomainHost {
-            queries: 1,
+            folded_queries: u64::from(folded),
             domain,
             host,
         });
@@ -729,13 +745,15 @@ impl ShardState {
             self.data.totals.untracked_queries += 1;
             return;
         }
-        let left = self.left();
-        grow(&mut self.data.pairs, 1, left);
+        let domain = self.data.names[name as usize].domain;
+        self.domain_host(domain, host, false);
+        make_room!(self, pairs, 1);
         let index = self.data.pairs.len() as u32;
         let entry = &mut self.data.names[name as usize];
         let next = entry.first_pair;
         entry.first_pair = index;
         entry.hosts += 1;
+        let became_popular = entry.hosts == RING_MAX_HOSTS + 1;
         self.data.hosts[host as usize].names += 1;
         self.data.pairs.push(PairEntry {
             queries: 1,
@@ -755,6 +773,22 @@ impl ShardState {
                 let p = &d.pairs[j as usize];
                 h.hash_one(pair_key(p.name, p.host))
             });
+        if became_popular {
+            self.release_rings(name);
+        }
+    }
+
+    /// Frees the arrival rings of every pair of `name` (it became popular).
+    fn release_rings(&mut self, name: u32) {
+        let mut next = self.data.names[name as usize].first_pair;
+        while next != NONE {
+            let pair = &mut self.data.pairs[next as usize];
+            if pair.ring != NONE {
+                self.data.free_rings.push(pair.ring);
+                pair.ring = NONE;
+            }
+            next = pair.next;
+        }
     }
 
     /// Keeps arrival `t` of pair `p` (first seen at `first`) in its ring,
@@ -763,15 +797,18 @@ impl ShardState {
         let offset = (t.saturating_sub(first) / NS_PER_DS).min(u64::from(u32::MAX)) as u32;
         let ring = self.data.pairs[p as usize].ring;
         if ring == NONE {
-            if offset < BEAT_GAP_DS || self.pressure != Pressure::Normal {
+            let name = self.data.pairs[p as usize].name;
+            if offset < BEAT_GAP_DS
+                || self.pressure != Pressure::Normal
+                || self.data.names[name as usize].hosts > RING_MAX_HOSTS
+            {
                 return;
             }
             let ring = match self.data.free_rings.pop() {
                 Some(r) => r,
                 None => {
-                    let left = self.left();
-                    grow(&mut self.data.ring_beats, RING_BEATS, left);
-                    grow(&mut self.data.ring_heads, 1, left);
+                    make_room!(self, ring_beats, RING_BEATS);
+                    make_room!(self, ring_heads, 1);
                     let r = self.data.ring_heads.len() as u32;
                     self.data.ring_heads.push((0, 0));
                     self.data
@@ -900,13 +937,14 @@ impl ShardState {
             .copied()
     }
 
-    /// The hosts that asked for any name under domain `i`, with queries.
-    pub fn domain_hosts(&self, i: u32) -> Vec<(&HostEntry, u64)> {
+    /// The hosts that asked for folded names under domain `i`, with their
+    /// folded queries.
+    pub fn folded_hosts(&self, i: u32) -> Vec<(&HostEntry, u64)> {
         self.data
             .domain_hosts
             .iter()
-            .filter(|dh| dh.domain == i)
-            .map(|dh| (&self.data.hosts[dh.host as usize], dh.queries))
+            .filter(|dh| dh.domain == i && dh.folded_queries > 0)
+            .map(|dh| (&self.data.hosts[dh.host as usize], dh.folded_queries))
             .collect()
     }
 
@@ -1057,6 +1095,26 @@ mod tests {
         assert_eq!(arrivals.len(), RING_BEATS);
         let expected: Vec<u64> = (36..100).map(|k| (1000 + k * 60) * 1_000_000_000).collect();
         assert_eq!(arrivals, expected);
+    }
+
+    #[test]
+    fn popular_names_give_their_rings_back() {
+        let mut s = ShardState::new(Limits::default(), hasher());
+        for round in 0..2 {
+            for h in 0..RING_MAX_HOSTS {
+                query(&mut s, "popular.example", &format!("10.0.1.{h}"), 100 + round * 60);
+            }
+        }
+        assert_eq!(s.ring_count(), RING_MAX_HOSTS as usize);
+        query(&mut s, "popular.example", "10.0.2.1", 500);
+        assert_eq!(s.ring_count(), 0);
+        // Freed rings are reused by rare names.
+        query(&mut s, "rare.example", "10.0.0.1", 1);
+        query(&mut s, "rare.example", "10.0.0.1", 100);
+        assert_eq!(s.ring_count(), 1);
+        let n = s.lookup_name("rare.example").expect("counted");
+        let (pair, _) = s.name_pairs(n).next().expect("pair");
+        assert_eq!(s.arrivals(pair), [1_000_000_000, 100_000_000_000]);
     }
 
     #[test]

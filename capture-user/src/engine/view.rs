@@ -131,9 +131,9 @@ pub fn folded(state: &ShardState) -> Vec<FoldedRow> {
 pub fn hosts(state: &ShardState, name: &str) -> Option<HostsReply> {
     let Some(i) = state.lookup_name(name) else {
         let d = state.lookup_domain(name)?;
-        state.domain_fold(d)?;
+        let fold = state.domain_fold(d)?;
         let mut hosts: Vec<HostDetail> = state
-            .domain_hosts(d)
+            .folded_hosts(d)
             .into_iter()
             .map(|(h, queries)| HostDetail {
                 addr: h.addr.ip(),
@@ -146,7 +146,7 @@ pub fn hosts(state: &ShardState, name: &str) -> Option<HostsReply> {
         sort_details(&mut hosts);
         return Some(HostsReply {
             name: name.to_owned(),
-            queries: state.domain_entry(d).queries,
+            queries: fold.queries,
             folded: true,
             hosts,
         });
