@@ -120,7 +120,9 @@ fn report_latency(c: &mut Criterion) {
     let mut group = c.benchmark_group("report_1M_names");
     group.sample_size(20);
     group.bench_function("idle", |b| {
-        b.iter(|| query::report(&querier, CaptureSummary::default(), &report_query).expect("report"));
+        b.iter(|| {
+            query::report(&querier, CaptureSummary::default(), &report_query).expect("report")
+        });
     });
 
     // The same while a producer keeps pushing a realistic mix.
@@ -144,7 +146,9 @@ fn report_latency(c: &mut Criterion) {
         })
     };
     group.bench_function("while_ingesting", |b| {
-        b.iter(|| query::report(&querier, CaptureSummary::default(), &report_query).expect("report"));
+        b.iter(|| {
+            query::report(&querier, CaptureSummary::default(), &report_query).expect("report")
+        });
     });
     group.finish();
     stop.store(true, Ordering::Relaxed);

@@ -62,14 +62,20 @@ fn main() {
         let name = format!("n{i:07}.d{}.org", i % 20_000);
         for h in 0..200u32 {
             let e = query_event(&name, 5000 + h, 2);
-            dispatcher.push(&decoder.decode(&e).expect("valid")).expect("running");
+            dispatcher
+                .push(&decoder.decode(&e).expect("valid"))
+                .expect("running");
         }
     }
     dispatcher.flush().expect("running");
     let after = q.sizes().expect("engine running")[0];
     let per_pair =
         (after.memory_bytes - size.memory_bytes) as f64 / (after.pairs - size.pairs) as f64;
-    println!("pairs: {} more cost {:.1} bytes each (table, entry, per-domain host record)", after.pairs - size.pairs, per_pair);
+    println!(
+        "pairs: {} more cost {:.1} bytes each (table, entry, per-domain host record)",
+        after.pairs - size.pairs,
+        per_pair
+    );
 
     let dir = tempfile::tempdir().expect("tempdir");
     let shards = q.snapshot().expect("engine running");

@@ -39,7 +39,11 @@ pub struct Mix {
 pub const REQUERY: f64 = 0.7;
 
 fn popular_name(i: usize) -> String {
-    format!("{}{i}.site{}.com", ["www", "api", "cdn", "img"][i % 4], i % 5000)
+    format!(
+        "{}{i}.site{}.com",
+        ["www", "api", "cdn", "img"][i % 4],
+        i % 5000
+    )
 }
 
 /// Two stretches of [`realistic_events`]: warm-up and measured.
@@ -75,7 +79,11 @@ fn realistic_events_seeded(
             let host = rng.random_range(0..hosts);
             let t = 1_795_910_400_000_000_000 + i as u64 * 1_000_000;
             if rng.random_bool(unique_share) {
-                let tail = format!("u{seed}x{i:x}{}.tail{}.net", rng.random_range(0..1000u32), i % 997);
+                let tail = format!(
+                    "u{seed}x{i:x}{}.tail{}.net",
+                    rng.random_range(0..1000u32),
+                    i % 997
+                );
                 return query_event(&tail, host, t);
             }
             let own = &mut recent[host as usize];
@@ -100,7 +108,11 @@ pub fn distinct_names(n: usize, hosts: u32) -> Vec<DnsEvent> {
     (0..n)
         .map(|i| {
             let name = format!("n{i:07}.d{}.org", i % 20_000);
-            query_event(&name, i as u32 % hosts, 1_795_910_400_000_000_000 + i as u64)
+            query_event(
+                &name,
+                i as u32 % hosts,
+                1_795_910_400_000_000_000 + i as u64,
+            )
         })
         .collect()
 }

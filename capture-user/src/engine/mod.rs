@@ -12,6 +12,7 @@
 //! the answers are merged here.
 
 pub mod batch;
+pub mod chunked;
 pub mod domain;
 pub mod hll;
 pub mod snapshot;

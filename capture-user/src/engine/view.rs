@@ -74,8 +74,8 @@ pub fn row(state: &ShardState, i: u32) -> Row {
     let e = state.name(i);
     let mut hosts: Vec<HostCount> = state
         .name_pairs(i)
-        .map(|(p, h)| HostCount {
-            addr: h.addr.ip(),
+        .map(|p| HostCount {
+            addr: p.host.addr.ip(),
             queries: p.queries,
         })
         .collect();
@@ -153,12 +153,12 @@ pub fn hosts(state: &ShardState, name: &str) -> Option<HostsReply> {
     };
     let mut hosts: Vec<HostDetail> = state
         .name_pairs(i)
-        .map(|(p, h)| HostDetail {
-            addr: h.addr.ip(),
+        .map(|p| HostDetail {
+            addr: p.host.addr.ip(),
             queries: p.queries,
             first_seen_ns: p.first_seen,
             last_seen_ns: p.last_seen,
-            arrivals_ns: state.arrivals(p),
+            arrivals_ns: state.arrivals(&p),
         })
         .collect();
     sort_details(&mut hosts);
@@ -180,7 +180,7 @@ pub fn size(state: &ShardState) -> ShardSize {
         names: state.name_count() as u64,
         pairs: state.pair_count() as u64,
         domains: state.domains().count() as u64,
-        hosts: state.hosts().len() as u64,
+        hosts: state.hosts().count() as u64,
         rings: state.ring_count() as u64,
         folded_domains: state
             .domains()
