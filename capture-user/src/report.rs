@@ -165,8 +165,10 @@ pub fn write_table(out: &mut impl io::Write, report: &Report) -> io::Result<()> 
             .take(HOSTS_SHOWN)
             .map(|h| format!("{} ({})", h.addr, h.queries))
             .collect();
-        if row.hosts.len() > HOSTS_SHOWN {
-            asked.push(format!("+{} more", row.hosts.len() - HOSTS_SHOWN));
+        let more = row.distinct_hosts.saturating_sub(asked.len() as u64);
+        if more > 0 {
+            asked.push(format!("+{more} more"));
+        } more", row.hosts.len() - HOSTS_SHOWN));
         }
         writeln!(
             out,
