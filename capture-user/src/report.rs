@@ -168,7 +168,6 @@ pub fn write_table(out: &mut impl io::Write, report: &Report) -> io::Result<()> 
         let more = row.distinct_hosts.saturating_sub(asked.len() as u64);
         if more > 0 {
             asked.push(format!("+{more} more"));
-        } more", row.hosts.len() - HOSTS_SHOWN));
         }
         writeln!(
             out,
