@@ -14,6 +14,15 @@ pub const TPID_8021Q: u16 = 0x8100;
 /// 802.1ad service tag (QinQ outer tag).
 pub const TPID_8021AD: u16 = 0x88a8;
 
+/// TCP flag FIN.
+pub const TCP_FIN: u8 = 0x01;
+/// TCP flag SYN.
+pub const TCP_SYN: u8 = 0x02;
+/// TCP flag PSH.
+pub const TCP_PSH: u8 = 0x08;
+/// TCP flag ACK.
+pub const TCP_ACK: u8 = 0x10;
+
 /// Default source MAC of generated frames (locally administered).
 pub const CLIENT_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
 /// Default destination MAC of generated frames (locally administered).
@@ -80,6 +89,16 @@ pub enum Transport {
     Tcp {
         /// Sequence number.
         seq: u32,
+    },
+    /// TCP with the given sequence and acknowledgement numbers and flags
+    /// (`TCP_*` bits), and a correct checksum.
+    TcpSegment {
+        /// Sequence number.
+        seq: u32,
+        /// Acknowledgement number.
+        ack: u32,
+        /// Flag bits (FIN 0x01, SYN 0x02, PSH 0x08, ACK 0x10).
+        flags: u8,
     },
     /// No transport header: the payload follows the IP header(s) as is,
     /// under the given protocol number (for non-first fragments).
@@ -169,7 +188,7 @@ impl Frame {
     fn protocol(&self) -> u8 {
         match self.transport {
             Transport::Udp => 17,
-            Transport::Tcp { .. } => 6,
+            Transport::Tcp { .. } | Transport::TcpSegment { .. } => 6,
             Transport::Raw(p) => p,
         }
     }
@@ -184,26 +203,30 @@ impl Frame {
                 l4.extend_from_slice(&((8 + self.payload.len()) as u16).to_be_bytes());
                 l4.extend_from_slice(&[0, 0]);
             }
-            Transport::Tcp { seq } => {
-                l4.extend_from_slice(&self.src.port().to_be_bytes());
-                l4.extend_from_slice(&self.dst.port().to_be_bytes());
-                l4.extend_from_slice(&seq.to_be_bytes());
-                l4.extend_from_slice(&1u32.to_be_bytes());
-                l4.extend_from_slice(&[5 << 4, 0x18]); // data offset 5, PSH|ACK
-                l4.extend_from_slice(&65535u16.to_be_bytes());
-                l4.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent
-            }
+            Transport::Tcp { seq } => self.tcp_header(seq, 1, TCP_PSH | TCP_ACK, &mut l4),
+            Transport::TcpSegment { seq, ack, flags } => self.tcp_header(seq, ack, flags, &mut l4),
             Transport::Raw(_) => {}
         }
         l4.extend_from_slice(&self.payload);
         l4
     }
 
+    /// A TCP header without options, checksum zero for now.
+    fn tcp_header(&self, seq: u32, ack: u32, flags: u8, l4: &mut Vec<u8>) {
+        l4.extend_from_slice(&self.src.port().to_be_bytes());
+        l4.extend_from_slice(&self.dst.port().to_be_bytes());
+        l4.extend_from_slice(&seq.to_be_bytes());
+        l4.extend_from_slice(&ack.to_be_bytes());
+        l4.extend_from_slice(&[5 << 4, flags]); // data offset 5
+        l4.extend_from_slice(&65535u16.to_be_bytes());
+        l4.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent
+    }
+
     /// Fills the UDP/TCP checksum given the pseudo-header sum.
     fn finish_checksum(&self, pseudo: u32, l4: &mut [u8]) {
         let at = match self.transport {
             Transport::Udp => 6,
-            Transport::Tcp { .. } => 16,
+            Transport::Tcp { .. } | Transport::TcpSegment { .. } => 16,
             Transport::Raw(_) => return,
         };
         let sum = checksum(l4, pseudo);

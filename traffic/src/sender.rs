@@ -106,6 +106,32 @@ impl RawSender {
         Ok(())
     }
 
+    /// Sends `(time_ns, frame)` pairs at their capture times divided by
+    /// `speedup` (time ordered; frames due together go in one batch);
+    /// returns the time it took.
+    pub fn send_scheduled(&self, frames: &[(u64, &[u8])], speedup: f64) -> io::Result<Duration> {
+        let start = Instant::now();
+        let Some(&(t0, _)) = frames.first() else {
+            return Ok(start.elapsed());
+        };
+        let due = |t: u64| Duration::from_secs_f64(t.saturating_sub(t0) as f64 / 1e9 / speedup);
+        let mut i = 0;
+        while i < frames.len() {
+            if let Some(wait) = due(frames[i].0).checked_sub(start.elapsed()) {
+                std::thread::sleep(wait);
+            }
+            let now = start.elapsed();
+            let mut j = i;
+            while j < frames.len() && j - i < BATCH && due(frames[j].0) <= now {
+                j += 1;
+            }
+            let batch: Vec<&[u8]> = frames[i..j.max(i + 1)].iter().map(|f| f.1).collect();
+            self.send_all(&batch)?;
+            i = j.max(i + 1);
+        }
+        Ok(start.elapsed())
+    }
+
     /// Sends `frames` at about `per_second` frames per second (all at once
     /// when `None`); returns the time it took.
     pub fn send_paced(&self, frames: &[&[u8]], per_second: Option<u64>) -> io::Result<Duration> {
