@@ -69,6 +69,7 @@ fn ingest(c: &mut Criterion) {
                             ..EngineConfig::default()
                         },
                         None,
+                        Default::default(),
                     );
                     let mut dispatcher = engine.dispatcher();
                     let querier = engine.querier();
@@ -106,6 +107,7 @@ fn report_latency(c: &mut Criterion) {
             ..EngineConfig::default()
         },
         None,
+        Default::default(),
     );
     let mut dispatcher = engine.dispatcher();
     let mut decoder = EventDecoder::new(0);
@@ -116,7 +118,7 @@ fn report_latency(c: &mut Criterion) {
     }
     dispatcher.flush().expect("engine running");
     let querier = engine.querier();
-    let report_query = ReportQuery { top: 50 };
+    let report_query = ReportQuery::default();
     let mut group = c.benchmark_group("report_1M_names");
     group.sample_size(20);
     group.bench_function("idle", |b| {

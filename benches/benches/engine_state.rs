@@ -25,6 +25,7 @@ fn filled(events: &[capture_common::DnsEvent], shards: usize) -> Engine {
             ..EngineConfig::default()
         },
         None,
+        Default::default(),
     );
     let mut dispatcher = engine.dispatcher();
     let mut decoder = EventDecoder::new(0);
@@ -94,7 +95,7 @@ fn main() {
     let states: Vec<ShardState> = loaded
         .shards
         .into_iter()
-        .map(|d| ShardState::from_data(d, Default::default(), hasher.clone()))
+        .map(|d| ShardState::from_data(d, Default::default(), hasher.clone(), Default::default()))
         .collect();
     let rebuild_ms = t.elapsed().as_secs_f64() * 1e3;
     println!(

@@ -1,5 +1,7 @@
 //! Inputs shared by the benchmarks: DNS events with a realistic name mix,
-//! built the way the XDP program writes them.
+//! built the way the XDP program writes them; and the evaluation harness.
+
+pub mod evaluation;
 
 use capture_common::{DnsEvent, EventKind, FAMILY_IPV4};
 use rand::{RngExt, SeedableRng};

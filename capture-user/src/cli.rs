@@ -1,7 +1,11 @@
 //! Command-line flags, defined once and turned into validated settings.
 //! The rest of the program never sees raw flags.
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -9,7 +13,9 @@ use crate::{
     capture::{LoadOptions, Mode},
     daemon::DaemonConfig,
     engine::EngineConfig,
-    protocol::ReportQuery,
+    protocol::{ReportQuery, Sort, View},
+    report::Presentation,
+    score::lists::{ListError, ListKind, Lists},
 };
 
 /// Default socket path of the daemon.
@@ -73,6 +79,42 @@ impl EngineArgs {
     }
 }
 
+/// User name lists added to the shipped ones (see `capture-user/data/`).
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// More CDN/cloud suffixes whose names are infrastructure (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub allow_suffix: Vec<PathBuf>,
+    /// Names or suffixes to flag whenever seen (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub watch: Vec<PathBuf>,
+    /// More dynamic-DNS / free-subdomain provider suffixes (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub dynamic_dns: Vec<PathBuf>,
+    /// More public-IP lookup services (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub ip_lookup: Vec<PathBuf>,
+}
+
+impl ListArgs {
+    /// The shipped lists extended with the user's files; a bad file is an
+    /// error naming the file and line.
+    pub fn lists(&self) -> Result<Arc<Lists>, ListError> {
+        let mut lists = Lists::embedded();
+        for (kind, files) in [
+            (ListKind::CdnCloud, &self.allow_suffix),
+            (ListKind::Watch, &self.watch),
+            (ListKind::DynamicDns, &self.dynamic_dns),
+            (ListKind::IpLookup, &self.ip_lookup),
+        ] {
+            for file in files {
+                lists.extend_from_file(kind, file)?;
+            }
+        }
+        Ok(Arc::new(lists))
+    }
+}
+
 /// Flags of `dnsrare run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -92,6 +134,9 @@ pub struct RunArgs {
     /// Counting engine.
     #[command(flatten)]
     pub engine: EngineArgs,
+    /// Name lists.
+    #[command(flatten)]
+    pub lists: ListArgs,
     /// Where snapshots of the counts are kept.
     #[arg(long, value_name = "DIR", default_value = "/var/lib/dnsrare")]
     pub state_dir: PathBuf,
@@ -103,8 +148,8 @@ pub struct RunArgs {
 
 impl RunArgs {
     /// The validated daemon settings.
-    pub fn config(&self) -> DaemonConfig {
-        DaemonConfig {
+    pub fn config(&self) -> Result<DaemonConfig, ListError> {
+        Ok(DaemonConfig {
             interfaces: self.interfaces.clone(),
             socket: self.socket.clone(),
             engine: self.engine.config(),
@@ -117,7 +162,8 @@ impl RunArgs {
                 },
                 ring_bytes: self.ring_kib * 1024,
             },
-        }
+            lists: self.lists.lists()?,
+        })
     }
 }
 
@@ -144,16 +190,72 @@ pub struct ReportOptions {
     /// Rows to show.
     #[arg(long, default_value_t = 50)]
     pub top: usize,
-    /// One JSON object instead of a table.
+    /// Rows are names, hosts (ranked by their names) or registered domains.
+    #[arg(long = "by", value_enum, default_value_t = View::Name)]
+    pub view: View,
+    /// Name rows by suspicion score, or least queried first (the plain
+    /// SANS method).
+    #[arg(long, value_enum, default_value_t = Sort::Score)]
+    pub sort: Sort,
+    /// Only names seen since then: a duration ago (`2h`, `30min`) or a time
+    /// (`2026-11-29T08:00:00Z`).
+    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    pub since: Option<u64>,
+    /// Only names this host asked (with --by host: only this host).
+    #[arg(long, value_name = "ADDR")]
+    pub host: Option<std::net::IpAddr>,
+    /// Only rows scoring at least this (0..100).
+    #[arg(long, value_name = "SCORE", default_value_t = 0.0)]
+    pub min_score: f32,
+    /// Name rows per registered domain; the rest are counted (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub per_domain: usize,
+    /// Print why each row ranks where it does.
     #[arg(long)]
+    pub explain: bool,
+    /// One JSON object instead of a table.
+    #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+    /// CSV, one line per (host, name): score,src,name,count,...
+    #[arg(long)]
+    pub csv: bool,
 }
 
 impl ReportOptions {
     /// The query sent to the engine.
     pub fn query(&self) -> ReportQuery {
-        ReportQuery { top: self.top }
+        ReportQuery {
+            top: self.top,
+            view: self.view,
+            sort: self.sort,
+            since_ns: self.since,
+            host: self.host,
+            min_score: self.min_score,
+            per_domain: self.per_domain,
+        }
     }
+
+    /// How the table is printed.
+    pub fn presentation(&self) -> Presentation {
+        Presentation {
+            explain: self.explain,
+        }
+    }
+}
+
+/// `--since`: a duration ago or an RFC 3339 time, as ns since the epoch.
+fn parse_since(s: &str) -> Result<u64, String> {
+    let at = match humantime::parse_duration(s) {
+        Ok(ago) => SystemTime::now()
+            .checked_sub(ago)
+            .ok_or_else(|| "too long ago".to_owned())?,
+        Err(_) => humantime::parse_rfc3339_weak(s).map_err(|_| {
+            "use a duration (2h, 30min) or a time (2026-11-29T08:00:00Z)".to_owned()
+        })?,
+    };
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .map_err(|_| "before 1970".to_owned())
 }
 
 /// Flags of `dnsrare report`.
@@ -179,6 +281,9 @@ pub struct PcapArgs {
     /// Counting engine.
     #[command(flatten)]
     pub engine: EngineArgs,
+    /// Name lists.
+    #[command(flatten)]
+    pub lists: ListArgs,
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,

@@ -23,6 +23,7 @@ use crate::{
         snapshot::{self, Snapshot},
     },
     protocol::{Request, Response, StatsReply},
+    score::lists::Lists,
     server::Server,
     stats::{CaptureSummary, KernelCounters},
 };
@@ -42,6 +43,8 @@ pub struct DaemonConfig {
     pub state_dir: PathBuf,
     /// Time between snapshots.
     pub snapshot_interval: Duration,
+    /// Name lists the scoring consults.
+    pub lists: Arc<Lists>,
 }
 
 /// The last snapshot attempt, for `dnsrare stats`.
@@ -190,7 +193,7 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
         Some(s) => (s.capture, s.decode_errors, Some(s.shards)),
         None => Default::default(),
     };
-    let engine = Engine::start(&config.engine, shards);
+    let engine = Engine::start(&config.engine, shards, Arc::clone(&config.lists));
     let counters = Arc::new(Counters {
         map: capture.take_counters()?,
         previous,

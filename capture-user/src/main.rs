@@ -41,7 +41,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match cli.command {
-        Command::Run(args) => daemon::run(&args.config())?,
+        Command::Run(args) => daemon::run(&args.config()?)?,
         Command::Report(args) => {
             let Response::Report(r) =
                 client::ask(&args.socket.socket, &Request::Report(args.options.query()))?
@@ -54,6 +54,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let run = offline::run(
                 &args.files,
                 &args.engine.config(),
+                args.lists.lists()?,
                 &args.options.query(),
                 !args.no_progress,
             )?;
@@ -116,8 +117,10 @@ fn print_report(out: &mut impl Write, r: &Report, options: &ReportOptions) -> Re
     if options.json {
         serde_json::to_writer(&mut *out, r)?;
         writeln!(out)?;
+    } else if options.csv {
+        report::write_csv(out, r)?;
     } else {
-        report::write_table(out, r)?;
+        report::write_table(out, r, options.presentation())?;
     }
     Ok(())
 }

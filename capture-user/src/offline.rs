@@ -6,6 +6,7 @@
 use std::{
     io::IsTerminal,
     path::PathBuf,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -20,6 +21,7 @@ use crate::{
     protocol::ReportQuery,
     query,
     report::Report,
+    score::lists::Lists,
     stats::{CaptureSummary, KernelCounters, ParseErrorCounts},
 };
 
@@ -57,6 +59,7 @@ pub struct OfflineRun {
 pub fn run(
     files: &[PathBuf],
     engine_config: &EngineConfig,
+    lists: Arc<Lists>,
     report_query: &ReportQuery,
     progress: bool,
 ) -> Result<OfflineRun> {
@@ -67,7 +70,7 @@ pub fn run(
     }
     let bar = progress_bar(progress, total_bytes);
     let start = Instant::now();
-    let engine = Engine::start(engine_config, None);
+    let engine = Engine::start(engine_config, None, lists);
     let mut dispatcher = engine.dispatcher();
     let mut parser = PacketParser::new();
     let mut decoder = EventDecoder::new(0);

@@ -1,12 +1,21 @@
-//! The report: rows of names with their counts and the hosts that asked,
-//! and the capture summary that says how complete it is. Built by the
-//! engine, printed by the CLI as a table or JSON.
+//! The report: rows of names (or hosts, or registered domains) ranked by
+//! how suspicious they are, each with the hosts that asked and the reasons
+//! for its rank, and the capture summary that says how complete it is.
+//! Built by the engine; printed here as a table for people, or as JSON or
+//! CSV for tools.
 
 use std::{io, net::IpAddr, time::UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::CaptureSummary;
+use crate::{
+    protocol::{Sort, View},
+    score::{
+        beacon::BeaconScore,
+        combine::{Part, format_period},
+    },
+    stats::CaptureSummary,
+};
 
 /// How many hosts a table row lists before "+N more".
 const HOSTS_SHOWN: usize = 3;
@@ -20,29 +29,101 @@ pub struct HostCount {
     pub queries: u64,
 }
 
+/// The most periodic host of a name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BeaconRow {
+    /// The host.
+    pub host: IpAddr,
+    /// The score and its measurements.
+    #[serde(flatten)]
+    pub beacon: BeaconScore,
+}
+
 /// One name in the report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     /// Lowercase dotted name.
     pub name: String,
     /// Its registered domain (ICANN public suffix plus one label).
     pub domain: String,
+    /// Combined suspicion score, 0..=100.
+    pub score: f32,
     /// Queries for it.
     pub queries: u64,
     /// Distinct hosts that asked (tracked ones).
     pub distinct_hosts: u64,
+    /// Distinct hosts on the network.
+    pub network_hosts: u64,
     /// Queries from hosts not tracked because memory was full.
     pub untracked_queries: u64,
     /// First query, ns since the UNIX epoch.
     pub first_seen_ns: u64,
     /// Last query, ns since the UNIX epoch.
     pub last_seen_ns: u64,
-    /// NXDOMAIN answers seen for it.
+    /// Responses seen for it.
+    pub responses: u64,
+    /// NXDOMAIN answers among them.
     pub nxdomain: u64,
     /// Query types asked.
     pub qtypes: Vec<String>,
+    /// Lexical randomness of its labels, 0..=1.
+    pub randomness: f32,
+    /// Lists it is on (`cdn-cloud`, `dynamic-dns`, `ip-lookup`, `watch`).
+    pub lists: Vec<String>,
+    /// Distinct names under its registered domain.
+    pub domain_names: u64,
+    /// Distinct hosts asking names under its registered domain.
+    pub domain_hosts: u64,
+    /// Its most periodic host, when one has enough arrivals to measure.
+    pub beacon: Option<BeaconRow>,
+    /// Why it ranks where it does, part by part.
+    pub parts: Vec<Part>,
+    /// The same as one line.
+    pub explanation: String,
+    /// When `--per-domain` left names of this domain out, on its last row
+    /// shown: how many other names the domain has.
+    pub more_in_domain: u64,
     /// The hosts that asked, most queries first (at most ten).
     pub hosts: Vec<HostCount>,
+}
+
+/// One host in the `--by host` view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostRow {
+    /// The host.
+    pub addr: IpAddr,
+    /// How suspicious its names are: its best name's score plus a fifth of
+    /// each other name scoring 50 or more, at most 100.
+    pub score: f32,
+    /// Queries it sent.
+    pub queries: u64,
+    /// Distinct names it asked.
+    pub names: u64,
+    /// NXDOMAIN answers it got.
+    pub nxdomain: u64,
+    /// Its names scoring 20 or more.
+    pub suspicious_names: u64,
+    /// Its most suspicious names with their scores (at most five).
+    pub top_names: Vec<(String, f32)>,
+}
+
+/// One registered domain in the `--by domain` view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DomainRow {
+    /// The registered domain.
+    pub domain: String,
+    /// Its most suspicious name's score.
+    pub score: f32,
+    /// That name.
+    pub top_name: String,
+    /// Distinct names counted one by one.
+    pub names: u64,
+    /// Estimated distinct names folded into its aggregate (exploded).
+    pub folded_names: u64,
+    /// Distinct hosts.
+    pub hosts: u64,
+    /// Queries for any name under it.
+    pub queries: u64,
 }
 
 /// The aggregate row of an exploded domain: names beyond the per-domain
@@ -71,20 +152,30 @@ pub struct FoldedRow {
 }
 
 /// The whole report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Packets seen, queries counted, losses and parse errors.
     pub capture: CaptureSummary,
     /// Distinct names counted one by one.
     pub names: u64,
-    /// Rows, least queried first.
+    /// Distinct hosts on the network.
+    pub network_hosts: u64,
+    /// What the rows are.
+    pub view: View,
+    /// How name rows are ordered.
+    pub sort: Sort,
+    /// Name rows (the name view).
     pub rows: Vec<Row>,
+    /// Host rows (the host view).
+    pub hosts: Vec<HostRow>,
+    /// Domain rows (the domain view).
+    pub domains: Vec<DomainRow>,
     /// Exploded domains, most folded queries first.
     pub folded: Vec<FoldedRow>,
 }
 
 /// One host's queries for a name, with times.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HostDetail {
     /// Host address.
     pub addr: IpAddr,
@@ -96,20 +187,29 @@ pub struct HostDetail {
     pub last_seen_ns: u64,
     /// Its most recent arrival times (at most 64, a second apart or more).
     pub arrivals_ns: Vec<u64>,
+    /// Their periodicity, when there are enough to measure.
+    pub beacon: Option<BeaconScore>,
 }
 
 /// Answer to `dnsrare hosts NAME`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HostsReply {
     /// The name asked about.
     pub name: String,
     /// Queries for it, all hosts.
     pub queries: u64,
     /// The name is an exploded domain: the hosts are those that asked for
-    /// any name under it.
+    /// its folded names.
     pub folded: bool,
     /// Hosts, most queries first.
     pub hosts: Vec<HostDetail>,
+}
+
+/// How a report is printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Presentation {
+    /// Print each row's explanation under it.
+    pub explain: bool,
 }
 
 /// Writes the capture summary line every report starts with.
@@ -137,12 +237,26 @@ pub fn write_capture(out: &mut impl io::Write, c: &CaptureSummary) -> io::Result
 }
 
 /// Writes the report as a table for people.
-pub fn write_table(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
+pub fn write_table(out: &mut impl io::Write, report: &Report, how: Presentation) -> io::Result<()> {
     write_capture(out, &report.capture)?;
+    match report.view {
+        View::Name => write_name_rows(out, report, how)?,
+        View::Host => write_host_rows(out, report)?,
+        View::Domain => write_domain_rows(out, report)?,
+    }
+    Ok(())
+}
+
+fn write_name_rows(out: &mut impl io::Write, report: &Report, how: Presentation) -> io::Result<()> {
+    let order = match report.sort {
+        Sort::Score => "most suspicious first",
+        Sort::Rare => "least queried first",
+    };
     writeln!(
         out,
-        "{} distinct names; {} rows, least queried first\n",
+        "{} distinct names from {}; {} rows, {order}\n",
         report.names,
+        plural(report.network_hosts, "host", "hosts"),
         report.rows.len()
     )?;
     write_folded(out, &report.folded)?;
@@ -155,8 +269,8 @@ pub fn write_table(out: &mut impl io::Write, report: &Report) -> io::Result<()> 
         .clamp(4, 60);
     writeln!(
         out,
-        "{:>8} {:>6}  {:<width$}  ASKED BY",
-        "QUERIES", "HOSTS", "NAME"
+        "{:>5} {:>8} {:>6}  {:<width$}  ASKED BY",
+        "SCORE", "QUERIES", "HOSTS", "NAME"
     )?;
     for row in &report.rows {
         let mut asked: Vec<String> = row
@@ -171,14 +285,133 @@ pub fn write_table(out: &mut impl io::Write, report: &Report) -> io::Result<()> 
         }
         writeln!(
             out,
-            "{:>8} {:>6}  {:<width$}  {}",
+            "{:>5.0} {:>8} {:>6}  {:<width$}  {}",
+            row.score,
             row.queries,
             row.distinct_hosts,
             row.name,
             asked.join(", ")
         )?;
+        if how.explain && !row.explanation.is_empty() {
+            writeln!(out, "{:>23}{}", "", row.explanation)?;
+        }
+        if row.more_in_domain > 0 {
+            writeln!(
+                out,
+                "{:>23}(+{} more names under {} not shown)",
+                "", row.more_in_domain, row.domain
+            )?;
+        }
     }
     Ok(())
+}
+
+fn write_host_rows(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} hosts; {} rows, most suspicious first\n",
+        report.network_hosts,
+        report.hosts.len()
+    )?;
+    writeln!(
+        out,
+        "{:>5} {:<39} {:>8} {:>7} {:>7}  TOP NAMES",
+        "SCORE", "HOST", "QUERIES", "NAMES", "NXDOM"
+    )?;
+    for h in &report.hosts {
+        let names: Vec<String> = h
+            .top_names
+            .iter()
+            .map(|(n, s)| format!("{n} ({s:.0})"))
+            .collect();
+        writeln!(
+            out,
+            "{:>5.0} {:<39} {:>8} {:>7} {:>7}  {}",
+            h.score,
+            h.addr.to_string(),
+            h.queries,
+            h.names,
+            h.nxdomain,
+            names.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+fn write_domain_rows(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} rows, most suspicious first\n",
+        report.domains.len()
+    )?;
+    let width = report
+        .domains
+        .iter()
+        .map(|d| d.domain.len())
+        .max()
+        .unwrap_or(6)
+        .clamp(6, 50);
+    writeln!(
+        out,
+        "{:>5} {:<width$} {:>7} {:>9} {:>6} {:>9}  TOP NAME",
+        "SCORE", "DOMAIN", "NAMES", "EXPLODED", "HOSTS", "QUERIES"
+    )?;
+    for d in &report.domains {
+        writeln!(
+            out,
+            "{:>5.0} {:<width$} {:>7} {:>9} {:>6} {:>9}  {}",
+            d.score, d.domain, d.names, d.folded_names, d.hosts, d.queries, d.top_name
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the report as CSV: one line per (host, name) of each name row,
+/// `score,src,name,count` first, like the seed method's `uniq -c` file.
+pub fn write_csv(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
+    writeln!(
+        out,
+        "score,src,name,count,name_queries,distinct_hosts,nxdomain,first_seen,last_seen,explanation"
+    )?;
+    for row in &report.rows {
+        for h in &row.hosts {
+            writeln!(
+                out,
+                "{:.1},{},{},{},{},{},{},{},{},{}",
+                row.score,
+                h.addr,
+                csv_field(&row.name),
+                h.queries,
+                row.queries,
+                row.distinct_hosts,
+                row.nxdomain,
+                format_time(row.first_seen_ns),
+                format_time(row.last_seen_ns),
+                csv_field(&row.explanation)
+            )?;
+        }
+    }
+    for h in &report.hosts {
+        for (name, score) in &h.top_names {
+            writeln!(
+                out,
+                "{score:.1},{},{},,,,{},,,",
+                h.addr,
+                csv_field(name),
+                h.nxdomain
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Quotes a CSV field when it holds a comma, a quote or a newline.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
 }
 
 /// Writes the exploded domains, if any.
@@ -222,13 +455,25 @@ pub fn write_hosts(out: &mut impl io::Write, reply: &HostsReply) -> io::Result<(
     )?;
     writeln!(
         out,
-        "{:<39} {:>8}  {:<20}  {:<20}",
+        "{:<39} {:>8}  {:<20}  {:<20}  PERIOD",
         "HOST", "QUERIES", "FIRST SEEN", "LAST SEEN"
     )?;
     for h in &reply.hosts {
+        let period = h.beacon.map_or_else(
+            || "-".to_owned(),
+            |b| {
+                format!(
+                    "every {} ±{:.0}% ({} beats, score {:.2})",
+                    format_period(b.period_s),
+                    (b.jitter * 100.0).max(1.0),
+                    b.beats,
+                    b.score
+                )
+            },
+        );
         writeln!(
             out,
-            "{:<39} {:>8}  {:<20}  {:<20}",
+            "{:<39} {:>8}  {:<20}  {:<20}  {period}",
             h.addr.to_string(),
             h.queries,
             format_time(h.first_seen_ns),
@@ -251,4 +496,16 @@ pub fn format_time(ns: u64) -> String {
     }
     let t = UNIX_EPOCH + std::time::Duration::from_nanos(ns);
     humantime::format_rfc3339_seconds(t).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        assert_eq!(csv_field("a.example"), "a.example");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
+    }
 }

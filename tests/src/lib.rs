@@ -236,9 +236,17 @@ impl Daemon {
             .expect("running dnsrare")
     }
 
-    /// `dnsrare report --json --top N`, parsed.
+    /// `dnsrare report --json --top N --sort rare`, parsed: every name in
+    /// least-queried order.
     pub fn report(&self, top: usize) -> serde_json::Value {
-        let out = self.cli(&["report", "--json", "--top", &top.to_string()]);
+        self.report_with(&["--top", &top.to_string(), "--sort", "rare"])
+    }
+
+    /// `dnsrare report --json ARGS`, parsed.
+    pub fn report_with(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["report", "--json"];
+        all.extend_from_slice(args);
+        let out = self.cli(&all);
         assert!(
             out.status.success(),
             "report failed: {}",

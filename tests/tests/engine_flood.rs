@@ -35,7 +35,7 @@ fn two_million_unique_names_stay_within_a_small_bound() {
         fold_names: 10_000,
         max_memory,
     };
-    let engine = Engine::start(&config, None);
+    let engine = Engine::start(&config, None, Default::default());
     let mut dispatcher = engine.dispatcher();
     let querier = engine.querier();
     let mut expected: BTreeMap<String, u64> = BTreeMap::new();

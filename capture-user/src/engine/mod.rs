@@ -19,18 +19,20 @@ pub mod snapshot;
 pub mod state;
 pub mod view;
 
-use std::{hash::BuildHasher, thread::JoinHandle};
+use std::{collections::HashMap, hash::BuildHasher, sync::Arc, thread::JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use thiserror::Error;
 
 use crate::{
-    observation::Observation,
-    report::{FoldedRow, HostsReply, Row},
+    observation::{HostAddr, Observation},
+    protocol::{ReportQuery, Sort},
+    report::{DomainRow, FoldedRow, HostRow, HostsReply, Row},
+    score::lists::Lists,
 };
 use batch::{Batch, Item};
 use state::{Limits, ShardData, ShardState};
-use view::ShardSize;
+use view::{HostPartial, HostScores, ScoreContext, ShardSize};
 
 /// Observations per batch handed to a shard.
 pub const BATCH: usize = 1024;
@@ -91,10 +93,26 @@ impl EngineConfig {
 pub(crate) enum ShardMsg {
     /// Count these.
     Batch(Batch),
-    /// The `top` least-queried names, least first.
-    Rarest { top: usize, reply: Sender<Vec<Row>> },
-    /// The exploded domains' aggregate rows.
-    Folded { reply: Sender<Vec<FoldedRow>> },
+    /// Size, hosts and exploded domains in one answer.
+    Overview { reply: Sender<view::Overview> },
+    /// Name rows for a report.
+    Names {
+        context: Arc<ScoreContext>,
+        query: ReportQuery,
+        reply: Sender<Vec<Row>>,
+    },
+    /// Suspicious names per host.
+    HostScores {
+        context: Arc<ScoreContext>,
+        query: ReportQuery,
+        reply: Sender<Vec<HostScores>>,
+    },
+    /// Domain rows.
+    Domains {
+        context: Arc<ScoreContext>,
+        query: ReportQuery,
+        reply: Sender<Vec<DomainRow>>,
+    },
     /// Who asked for `name` (only the owning shard has it).
     Hosts {
         name: String,
@@ -104,6 +122,38 @@ pub(crate) enum ShardMsg {
     Size { reply: Sender<ShardSize> },
     /// A copy of everything counted, for a snapshot.
     Snapshot { reply: Sender<ShardData> },
+}
+
+/// Every shard's overview, merged.
+#[derive(Clone, Debug, Default)]
+pub struct EngineOverview {
+    /// Each shard's size, in shard order.
+    pub sizes: Vec<ShardSize>,
+    /// Every host with its counts over all shards (a host asks names in
+    /// several).
+    pub hosts: HashMap<HostAddr, HostPartial>,
+    /// Every exploded domain, most folded queries first.
+    pub folded: Vec<FoldedRow>,
+}
+
+impl EngineOverview {
+    /// The network-wide context names are scored in.
+    pub fn context(&self) -> ScoreContext {
+        ScoreContext {
+            network_hosts: self.hosts.len() as u64,
+            host_random_nx: self
+                .hosts
+                .values()
+                .filter(|h| h.random_nx_names > 0)
+                .map(|h| (h.addr, h.random_nx_names))
+                .collect(),
+        }
+    }
+
+    /// Queries counted, all shards.
+    pub fn counted(&self) -> u64 {
+        self.sizes.iter().map(|s| s.totals.queries).sum()
+    }
 }
 
 /// The running shards.
@@ -116,8 +166,13 @@ pub struct Engine {
 
 impl Engine {
     /// Starts the shards, empty or holding `restored` (one `ShardData` per
-    /// shard, from a snapshot; its length decides the shard count).
-    pub fn start(config: &EngineConfig, restored: Option<Vec<ShardData>>) -> Self {
+    /// shard, from a snapshot; its length decides the shard count); names
+    /// are marked against `lists`.
+    pub fn start(
+        config: &EngineConfig,
+        restored: Option<Vec<ShardData>>,
+        lists: Arc<Lists>,
+    ) -> Self {
         let hasher = name_hasher();
         let shards = restored.as_ref().map_or(config.shards.max(1), Vec::len);
         let limits = EngineConfig { shards, ..*config }.shard_limits();
@@ -128,8 +183,10 @@ impl Engine {
         for index in 0..shards {
             let (tx, rx) = bounded(CHANNEL_BATCHES);
             let state = match restored.as_mut().and_then(Iterator::next) {
-                Some(data) => ShardState::from_data(data, limits, hasher.clone()),
-                None => ShardState::new(limits, hasher.clone()),
+                Some(data) => {
+                    ShardState::from_data(data, limits, hasher.clone(), Arc::clone(&lists))
+                }
+                None => ShardState::new(limits, hasher.clone(), Arc::clone(&lists)),
             };
             let recycle = recycle.clone();
             senders.push(tx);
@@ -184,8 +241,25 @@ impl Engine {
     }
 }
 
+/// Names or rings scored per idle step, between checks for new messages.
+const IDLE_SCORING: usize = 256;
+
 fn run_shard(mut state: ShardState, rx: Receiver<ShardMsg>, recycle: Sender<Batch>) {
-    for msg in rx {
+    loop {
+        // Score new names and rings while idle; block once all are scored.
+        let msg = match rx.try_recv() {
+            Ok(msg) => msg,
+            Err(crossbeam_channel::TryRecvError::Empty) => {
+                if state.refresh_scores(IDLE_SCORING) {
+                    continue;
+                }
+                match rx.recv() {
+                    Ok(msg) => msg,
+                    Err(_) => return,
+                }
+            }
+            Err(crossbeam_channel::TryRecvError::Disconnected) => return,
+        };
         match msg {
             ShardMsg::Batch(mut batch) => {
                 for (item, name) in batch.iter() {
@@ -196,11 +270,32 @@ fn run_shard(mut state: ShardState, rx: Receiver<ShardMsg>, recycle: Sender<Batc
                 // The producer may be gone at shutdown; the batch then drops.
                 let _ = recycle.send(batch);
             }
-            ShardMsg::Rarest { top, reply } => {
-                let _ = reply.send(view::rarest(&state, top));
+            ShardMsg::Overview { reply } => {
+                let _ = reply.send(view::overview(&state));
             }
-            ShardMsg::Folded { reply } => {
-                let _ = reply.send(view::folded(&state));
+            ShardMsg::Names {
+                context,
+                query,
+                reply,
+            } => {
+                state.refresh_scores(usize::MAX);
+                let _ = reply.send(view::name_rows(&state, &context, &query));
+            }
+            ShardMsg::HostScores {
+                context,
+                query,
+                reply,
+            } => {
+                state.refresh_scores(usize::MAX);
+                let _ = reply.send(view::host_scores(&state, &context, &query));
+            }
+            ShardMsg::Domains {
+                context,
+                query,
+                reply,
+            } => {
+                state.refresh_scores(usize::MAX);
+                let _ = reply.send(view::domain_rows(&state, &context, &query));
             }
             ShardMsg::Hosts { name, reply } => {
                 let _ = reply.send(view::hosts(&state, &name));
@@ -292,32 +387,144 @@ pub struct Querier {
 }
 
 impl Querier {
-    /// The `top` least-queried names over all shards, least first, ties by
-    /// name.
-    pub fn rarest(&self, top: usize) -> Result<Vec<Row>, EngineError> {
+    /// Every shard's size, hosts and exploded domains, merged: one round
+    /// trip.
+    pub fn overview(&self) -> Result<EngineOverview, EngineError> {
+        let mut merged = EngineOverview::default();
+        for o in self.ask_all(|reply| ShardMsg::Overview { reply })? {
+            merged.sizes.push(o.size);
+            merged.folded.extend(o.folded);
+            for partial in o.hosts {
+                merged
+                    .hosts
+                    .entry(partial.addr)
+                    .and_modify(|m| {
+                        m.queries += partial.queries;
+                        m.names += partial.names;
+                        m.nxdomain += partial.nxdomain;
+                        m.random_nx_names += partial.random_nx_names;
+                    })
+                    .or_insert(partial);
+            }
+        }
+        merged.folded.sort_by(|a, b| {
+            b.folded_queries
+                .cmp(&a.folded_queries)
+                .then_with(|| a.domain.cmp(&b.domain))
+        });
+        Ok(merged)
+    }
+
+    /// The name rows of a report over all shards.
+    pub fn names(
+        &self,
+        context: &Arc<ScoreContext>,
+        query: &ReportQuery,
+    ) -> Result<Vec<Row>, EngineError> {
         let mut rows: Vec<Row> = self
-            .ask_all(|reply| ShardMsg::Rarest { top, reply })?
+            .ask_all(|reply| ShardMsg::Names {
+                context: Arc::clone(context),
+                query: query.clone(),
+                reply,
+            })?
             .into_iter()
             .flatten()
             .collect();
-        rows.sort_by(view::rarest_order);
-        rows.truncate(top);
+        rows.sort_by(match query.sort {
+            Sort::Score => view::score_order,
+            Sort::Rare => view::rarest_order,
+        });
+        rows.truncate(query.top);
+        Ok(rows)
+    }
+
+    /// Hosts ranked by how suspicious their names are; `totals` are the
+    /// hosts of the [`EngineOverview`].
+    pub fn host_rows(
+        &self,
+        context: &Arc<ScoreContext>,
+        totals: &HashMap<HostAddr, HostPartial>,
+        query: &ReportQuery,
+    ) -> Result<Vec<HostRow>, EngineError> {
+        let mut merged: HashMap<HostAddr, HostScores> = HashMap::new();
+        for h in self
+            .ask_all(|reply| ShardMsg::HostScores {
+                context: Arc::clone(context),
+                query: query.clone(),
+                reply,
+            })?
+            .into_iter()
+            .flatten()
+        {
+            match merged.get_mut(&h.addr) {
+                Some(m) => {
+                    m.suspicious += h.suspicious;
+                    m.top.extend(h.top);
+                    view::keep_best(&mut m.top);
+                }
+                None => {
+                    merged.insert(h.addr, h);
+                }
+            }
+        }
+        let mut rows: Vec<HostRow> = merged
+            .into_values()
+            .map(|h| {
+                let t = totals.get(&h.addr);
+                // The best name counts whole; every other clearly
+                // suspicious one adds a fifth of its score: many typos do
+                // not make a host look infected, a second C2 channel does.
+                let score = h
+                    .top
+                    .iter()
+                    .enumerate()
+                    .map(|(k, (_, s))| match k {
+                        0 => *s,
+                        _ if *s >= view::CLEARLY_SUSPICIOUS => s * 0.2,
+                        _ => 0.0,
+                    })
+                    .sum::<f32>()
+                    .min(100.0);
+                HostRow {
+                    addr: h.addr.ip(),
+                    score,
+                    queries: t.map_or(0, |t| t.queries),
+                    names: t.map_or(0, |t| t.names),
+                    nxdomain: t.map_or(0, |t| t.nxdomain),
+                    suspicious_names: h.suspicious,
+                    top_names: h.top,
+                }
+            })
+            .filter(|r| r.score >= query.min_score)
+            .collect();
+        rows.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.addr.cmp(&b.addr)));
+        rows.truncate(query.top);
+        Ok(rows)
+    }
+
+    /// Registered domains ranked by their most suspicious name.
+    pub fn domain_rows(
+        &self,
+        context: &Arc<ScoreContext>,
+        query: &ReportQuery,
+    ) -> Result<Vec<DomainRow>, EngineError> {
+        let mut rows: Vec<DomainRow> = self
+            .ask_all(|reply| ShardMsg::Domains {
+                context: Arc::clone(context),
+                query: query.clone(),
+                reply,
+            })?
+            .into_iter()
+            .flatten()
+            .collect();
+        rows.sort_by(view::domain_order);
+        rows.truncate(query.top);
         Ok(rows)
     }
 
     /// Every exploded domain's aggregate row, most folded queries first.
     pub fn folded(&self) -> Result<Vec<FoldedRow>, EngineError> {
-        let mut rows: Vec<FoldedRow> = self
-            .ask_all(|reply| ShardMsg::Folded { reply })?
-            .into_iter()
-            .flatten()
-            .collect();
-        rows.sort_by(|a, b| {
-            b.folded_queries
-                .cmp(&a.folded_queries)
-                .then_with(|| a.domain.cmp(&b.domain))
-        });
-        Ok(rows)
+        Ok(self.overview()?.folded)
     }
 
     /// Who asked for `name`; `None` if it was never seen.

@@ -18,7 +18,7 @@
 //! distinct folded names estimated). Under the global budget see
 //! [`Pressure`]: nothing already counted is ever evicted.
 
-use std::hash::BuildHasher;
+use std::{hash::BuildHasher, sync::Arc};
 
 use capture_common::EventKind;
 use hashbrown::HashTable;
@@ -30,7 +30,15 @@ use super::{
     chunked::{Arena, Chunked},
     hll::Hll,
 };
-use crate::observation::HostAddr;
+use crate::{
+    observation::HostAddr,
+    score::{
+        beacon,
+        combine::{has_long_label, marks},
+        lexical::LexicalModel,
+        lists::{ListKind, Lists},
+    },
+};
 
 /// "No entry" in a `u32` link.
 const NONE: u32 = u32::MAX;
@@ -158,9 +166,11 @@ pub struct NameEntry {
     pub untracked: u32,
     /// Query types seen ([`qtype::bit`]).
     pub qtypes: u16,
-    /// Cached lexical randomness, 1..=255 (0: not scored yet).
+    /// Cached lexical randomness, quantized to 0..=255 (valid once
+    /// `marks` has [`marks::SCORED`]).
     pub lexical: u8,
-    _reserved: u8,
+    /// List matches and shape ([`marks`]); 0 until scored.
+    pub marks: u8,
 }
 
 /// One host's queries for one name, once the name has two hosts or more.
@@ -187,6 +197,13 @@ pub struct PairView<'a> {
     /// Last query.
     pub last_seen: u64,
     ring: u32,
+}
+
+impl PairView<'_> {
+    /// Whether arrival times beyond the first are kept for this pair.
+    pub fn has_ring(&self) -> bool {
+        self.ring != NONE
+    }
 }
 
 /// A registered domain.
@@ -236,6 +253,11 @@ struct Ring {
     beats: [[u32; RING_BEATS / 2]; 2],
     used: u8,
     next: u8,
+    /// Cached beacon score, quantized to 0..=255 (0 also when fewer beats
+    /// than a score needs); valid while `scored`.
+    beacon: u8,
+    /// Whether `beacon` is up to date with the beats.
+    scored: bool,
 }
 
 impl Ring {
@@ -243,6 +265,8 @@ impl Ring {
         beats: [[0; RING_BEATS / 2]; 2],
         used: 0,
         next: 0,
+        beacon: 0,
+        scored: false,
     };
 
     fn slot(&self, i: usize) -> u32 {
@@ -341,6 +365,12 @@ pub struct ShardState {
     limits: Limits,
     pressure: Pressure,
     hasher: NameHasher,
+    /// Lists the names are marked against.
+    lists: Arc<Lists>,
+    /// Names below this index have their lexical score and marks.
+    scored_names: u32,
+    /// Rings with beats newer than their cached beacon score.
+    dirty_rings: Vec<u32>,
 }
 
 fn pair_key(a: u32, b: u32) -> u64 {
@@ -357,24 +387,109 @@ fn table_bytes(t: &HashTable<u32>) -> usize {
 }
 
 impl ShardState {
-    /// An empty shard hashing with `hasher` (the producer's).
-    pub fn new(limits: Limits, hasher: NameHasher) -> Self {
+    /// An empty shard hashing with `hasher` (the producer's), marking
+    /// names against `lists`.
+    pub fn new(limits: Limits, hasher: NameHasher, lists: Arc<Lists>) -> Self {
         Self {
             data: ShardData::default(),
             index: Index::default(),
             limits,
             pressure: Pressure::Normal,
             hasher,
+            lists,
+            scored_names: 0,
+            dirty_rings: Vec::new(),
         }
     }
 
-    /// A shard holding `data` (from a snapshot); the tables are rebuilt.
-    pub fn from_data(data: ShardData, limits: Limits, hasher: NameHasher) -> Self {
-        let mut s = Self::new(limits, hasher);
+    /// A shard holding `data` (from a snapshot); the tables are rebuilt and
+    /// every name and ring is scored again (the lists may have changed).
+    pub fn from_data(
+        data: ShardData,
+        limits: Limits,
+        hasher: NameHasher,
+        lists: Arc<Lists>,
+    ) -> Self {
+        let mut s = Self::new(limits, hasher, lists);
         s.data = data;
         s.rebuild_index();
         s.update_pressure();
+        let rings = s.data.rings.len() as u32;
+        for r in 0..rings {
+            s.data.rings.get_mut(r).scored = false;
+        }
+        s.dirty_rings = (0..rings).collect();
         s
+    }
+
+    /// Scores up to `budget` names and dirty rings not scored yet (lexical
+    /// randomness and list marks per name, beacon score per ring); returns
+    /// whether work remains. The shard calls this when it is idle, and
+    /// before answering a scored report.
+    pub fn refresh_scores(&mut self, mut budget: usize) -> bool {
+        let model = LexicalModel::embedded();
+        while budget > 0 && (self.scored_names as usize) < self.data.names.len() {
+            let i = self.scored_names;
+            self.scored_names += 1;
+            budget -= 1;
+            let (lexical, marks) = self.name_features(i, model);
+            let e = self.data.names.get_mut(i);
+            e.lexical = lexical;
+            e.marks = marks;
+        }
+        while budget > 0 {
+            let Some(r) = self.dirty_rings.pop() else {
+                break;
+            };
+            budget -= 1;
+            let ring = self.data.rings.get(r);
+            if ring.scored {
+                continue;
+            }
+            let arrivals: Vec<u64> = ring
+                .in_order()
+                .map(|ds| u64::from(ds) * NS_PER_DS)
+                .collect();
+            let score = beacon::score(&arrivals).map_or(0.0, |b| b.score);
+            let ring = self.data.rings.get_mut(r);
+            ring.beacon = (score.clamp(0.0, 1.0) * 255.0).round() as u8;
+            ring.scored = true;
+        }
+        (self.scored_names as usize) < self.data.names.len() || !self.dirty_rings.is_empty()
+    }
+
+    /// Lexical randomness (quantized) and list marks of name `i`.
+    fn name_features(&self, i: u32, model: &LexicalModel) -> (u8, u8) {
+        let e = self.data.names.get(i);
+        let name = std::str::from_utf8(self.data.arena.get(e.name)).unwrap_or("");
+        let domain = std::str::from_utf8(self.data.arena.get(self.data.domains.get(e.domain).name))
+            .unwrap_or("");
+        // The labels left of the public suffix: the registrable label and
+        // any below it; the more random of the two counts.
+        let label = domain.split('.').next().unwrap_or("");
+        let sub = name
+            .strip_suffix(domain)
+            .and_then(|s| s.strip_suffix('.'))
+            .unwrap_or("");
+        let mut randomness = model.score(label).randomness;
+        if !sub.is_empty() {
+            randomness = randomness.max(model.score(sub).randomness);
+        }
+        let mut m = marks::SCORED;
+        for (kind, bit) in [
+            (ListKind::CdnCloud, marks::CDN),
+            (ListKind::DynamicDns, marks::DYNAMIC_DNS),
+            (ListKind::IpLookup, marks::IP_LOOKUP),
+            (ListKind::Watch, marks::WATCH),
+        ] {
+            if self.lists.get(kind).matching(name).is_some() {
+                m |= bit;
+            }
+        }
+        if has_long_label(name) {
+            m |= marks::LONG_LABEL;
+        }
+        ((randomness.clamp(0.0, 1.0) * 255.0).round() as u8, m)
     }
 
     fn rebuild_index(&mut self) {
@@ -598,7 +713,7 @@ impl ShardState {
             untracked: 0,
             qtypes: 0,
             lexical: 0,
-            _reserved: 0,
+            marks: 0,
         });
         let d = &self.data;
         let h = &self.hasher;
@@ -891,6 +1006,10 @@ impl ShardState {
                 .is_none_or(|last| offset.saturating_sub(last) >= BEAT_GAP_DS)
             {
                 r.push(offset);
+                if r.scored {
+                    r.scored = false;
+                    self.dirty_rings.push(ring);
+                }
             }
             return ring;
         }
@@ -913,6 +1032,7 @@ impl ShardState {
         // The first query is beat zero.
         r.push(0);
         r.push(offset);
+        self.dirty_rings.push(ring);
         ring
     }
 
@@ -1054,6 +1174,22 @@ impl ShardState {
         }))
     }
 
+    /// Whether any pair of name `i` may hold an arrival ring (false for a
+    /// name asked by one host without one: most names).
+    pub fn may_have_rings(&self, i: u32) -> bool {
+        let e = self.data.names.get(i);
+        e.solo == NONE || e.link != NONE
+    }
+
+    /// The cached beacon score of a pair (0..=1), if its ring is scored.
+    pub fn cached_beacon(&self, pair: &PairView<'_>) -> Option<f32> {
+        if pair.ring == NONE {
+            return None;
+        }
+        let ring = self.data.rings.get(pair.ring);
+        ring.scored.then(|| f32::from(ring.beacon) / 255.0)
+    }
+
     /// The kept arrival times of a pair, oldest first, ns since the epoch.
     pub fn arrivals(&self, pair: &PairView<'_>) -> Vec<u64> {
         if pair.ring == NONE {
@@ -1108,6 +1244,10 @@ mod tests {
         foldhash::fast::FixedState::with_seed(1)
     }
 
+    fn lists() -> Arc<Lists> {
+        Arc::new(Lists::embedded())
+    }
+
     fn item(s: &ShardState, name: &str, host: &str, t_s: u64, kind: EventKind) -> Item {
         let off = registered_domain_offset(name);
         Item {
@@ -1131,7 +1271,7 @@ mod tests {
 
     #[test]
     fn names_domains_hosts_and_pairs_are_exact() {
-        let mut s = ShardState::new(Limits::default(), hasher());
+        let mut s = ShardState::new(Limits::default(), hasher(), lists());
         query(&mut s, "a.example.com", "10.0.0.1", 10);
         query(&mut s, "a.example.com", "10.0.0.1", 30);
         query(&mut s, "a.example.com", "10.0.0.2", 20);
@@ -1163,7 +1303,7 @@ mod tests {
 
     #[test]
     fn arrival_ring_keeps_beats_a_second_apart_and_the_last_64() {
-        let mut s = ShardState::new(Limits::default(), hasher());
+        let mut s = ShardState::new(Limits::default(), hasher(), lists());
         for k in 0..100 {
             query(&mut s, "c2.example.net", "10.0.0.9", 1000 + k * 60);
             // A retry within the second is not a beat.
@@ -1180,7 +1320,7 @@ mod tests {
 
     #[test]
     fn popular_names_give_their_rings_back() {
-        let mut s = ShardState::new(Limits::default(), hasher());
+        let mut s = ShardState::new(Limits::default(), hasher(), lists());
         for round in 0..2 {
             for h in 0..RING_MAX_HOSTS {
                 query(
@@ -1209,7 +1349,7 @@ mod tests {
             fold_names: 3,
             ..Limits::default()
         };
-        let mut s = ShardState::new(limits, hasher());
+        let mut s = ShardState::new(limits, hasher(), lists());
         for i in 0..10 {
             query(&mut s, &format!("n{i}.flood.example"), "10.0.0.1", i);
         }
@@ -1237,7 +1377,7 @@ mod tests {
             fold_names: 1_000_000,
             budget_bytes: 1 << 20,
         };
-        let mut s = ShardState::new(limits, hasher());
+        let mut s = ShardState::new(limits, hasher(), lists());
         query(&mut s, "rare.example.org", "10.0.0.1", 1);
         let mut i = 0u64;
         while s.pressure() != Pressure::Full {
@@ -1265,7 +1405,7 @@ mod tests {
 
     #[test]
     fn responses_count_nxdomain_per_name_and_host() {
-        let mut s = ShardState::new(Limits::default(), hasher());
+        let mut s = ShardState::new(Limits::default(), hasher(), lists());
         query(&mut s, "dga1.example", "10.0.0.1", 1);
         let mut r = item(&s, "dga1.example", "10.0.0.1", 1, EventKind::Response);
         r.rcode = 3;
@@ -1281,11 +1421,11 @@ mod tests {
 
     #[test]
     fn rebuilt_index_finds_everything() {
-        let mut s = ShardState::new(Limits::default(), hasher());
+        let mut s = ShardState::new(Limits::default(), hasher(), lists());
         for i in 0..500 {
             query(&mut s, &format!("h{i}.example.com"), "10.0.0.1", i);
         }
-        let copy = ShardState::from_data(s.data().clone(), Limits::default(), hasher());
+        let copy = ShardState::from_data(s.data().clone(), Limits::default(), hasher(), lists());
         for i in 0..500 {
             let n = copy
                 .lookup_name(&format!("h{i}.example.com"))

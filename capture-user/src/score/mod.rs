@@ -2,5 +2,6 @@
 //! on small exact cases without a kernel.
 
 pub mod beacon;
+pub mod combine;
 pub mod lexical;
 pub mod lists;
