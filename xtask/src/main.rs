@@ -5,6 +5,8 @@
 mod cmd;
 mod demo;
 mod ebpf;
+mod fuzz;
+mod r#gen;
 mod lexical;
 mod setup;
 mod test;
@@ -40,6 +42,13 @@ enum Task {
     Demo,
     /// Train the lexical randomness model (capture-user/data/lexical-model.bin).
     TrainLexical(lexical::TrainArgs),
+    /// Generate a gateway capture (pcap) with its ground truth (JSON).
+    Gen(r#gen::GenArgs),
+    /// Measure the report on a generated capture of real labelled names
+    /// (precision, ranks, CDN noise, infected hosts; lexical AUC).
+    Eval,
+    /// Run the cargo-fuzz targets (nightly), each for `--time` seconds.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() -> Result<()> {
@@ -57,6 +66,19 @@ fn main() -> Result<()> {
         Task::Test => test::run(&root),
         Task::Demo => demo::run(&root),
         Task::TrainLexical(args) => lexical::train(&root, &args),
+        Task::Gen(args) => r#gen::run(&root, &args),
+        Task::Fuzz(args) => fuzz::run(&root, &args),
+        Task::Eval => {
+            ebpf::build(&root)?;
+            cmd::run(cmd::cargo(&root).args([
+                "run",
+                "--release",
+                "--package",
+                "dnsrare-benches",
+                "--bin",
+                "eval",
+            ]))
+        }
     }
 }
 
