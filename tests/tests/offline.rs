@@ -1,0 +1,393 @@
+//! `dnsrare pcap`: every capture format and link type gives the same
+//! report with the capture's own times; damaged files give a clear error
+//! with the offset and a partial report; and a capture replayed live
+//! through the XDP program gives the same counts as `dnsrare pcap` on it.
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    path::Path,
+    process::{Command, Output},
+};
+
+use dnsrare_tests::{Daemon, dnsrare_bin};
+use traffic::{
+    dns,
+    frame::Frame,
+    netns::Lab,
+    pcap_out,
+    scenario::{self, Packet, ScenarioConfig},
+    sender::RawSender,
+};
+
+const T0_NS: u64 = 1_795_910_400_123_456_789;
+
+/// Five queries from two hosts, a second apart.
+fn packets() -> Vec<Packet> {
+    let a = |s: &str| -> SocketAddr { s.parse().expect("literal") };
+    let server = a("10.53.0.1:53");
+    [
+        ("10.9.0.1:4000", "one.example.com"),
+        ("10.9.0.1:4001", "two.example.org"),
+        ("10.9.0.2:4000", "one.example.com"),
+        ("10.9.0.2:4002", "one.example.com"),
+        ("10.9.0.1:4003", "three.example.net"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (src, name))| Packet {
+        time_ns: T0_NS + i as u64 * 1_000_000_000,
+        frame: Frame::udp(a(src), server, dns::query(i as u16, name, dns::QTYPE_A)).bytes(),
+    })
+    .collect()
+}
+
+fn pcap(args: &[&str], files: &[&Path]) -> Output {
+    Command::new(dnsrare_bin())
+        .arg("pcap")
+        .args(files)
+        .args(args)
+        .arg("--no-progress")
+        .output()
+        .expect("run dnsrare pcap")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// name → (queries, first_seen_ns, {host → queries}).
+type Counts = BTreeMap<String, (u64, u64, BTreeMap<String, u64>)>;
+
+fn counts(report: &serde_json::Value) -> Counts {
+    report["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            let hosts = r["hosts"]
+                .as_array()
+                .expect("hosts")
+                .iter()
+                .map(|h| {
+                    (
+                        h["addr"].as_str().expect("addr").to_owned(),
+                        h["queries"].as_u64().expect("queries"),
+                    )
+                })
+                .collect();
+            (
+                r["name"].as_str().expect("name").to_owned(),
+                (
+                    r["queries"].as_u64().expect("queries"),
+                    r["first_seen_ns"].as_u64().expect("time"),
+                    hosts,
+                ),
+            )
+        })
+        .collect()
+}
+
+// ---- writers for the formats the generator does not write ----
+
+fn classic(
+    path: &Path,
+    packets: &[Packet],
+    big_endian: bool,
+    nanos: bool,
+    link: u32,
+    strip: usize,
+) {
+    let u32b = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let u16b = |v: u16| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let mut out = Vec::new();
+    out.extend_from_slice(&u32b(if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
+    out.extend_from_slice(&u16b(2));
+    out.extend_from_slice(&u16b(4));
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&u32b(65535));
+    out.extend_from_slice(&u32b(link));
+    for p in packets {
+        let data = sll_or_raw(&p.frame, strip);
+        let sub = if nanos {
+            p.time_ns % 1_000_000_000
+        } else {
+            (p.time_ns % 1_000_000_000) / 1000
+        };
+        out.extend_from_slice(&u32b((p.time_ns / 1_000_000_000) as u32));
+        out.extend_from_slice(&u32b(sub as u32));
+        out.extend_from_slice(&u32b(data.len() as u32));
+        out.extend_from_slice(&u32b(data.len() as u32));
+        out.extend_from_slice(&data);
+    }
+    std::fs::write(path, out).expect("write pcap");
+}
+
+/// The frame with its Ethernet header replaced by a Linux cooked header
+/// (`strip` 16: SLL, 20: SLL2) or removed (0: keep Ethernet).
+fn sll_or_raw(frame: &[u8], kind: usize) -> Vec<u8> {
+    let ip = &frame[14..];
+    let mut out = Vec::new();
+    match kind {
+        16 => {
+            out.extend_from_slice(&[0, 0, 0, 1, 0, 6]);
+            out.extend_from_slice(&frame[6..12]);
+            out.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(&frame[12..14]);
+        }
+        20 => {
+            out.extend_from_slice(&frame[12..14]);
+            out.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 1, 0, 6]);
+            out.extend_from_slice(&frame[6..12]);
+            out.extend_from_slice(&[0, 0]);
+        }
+        _ => return frame.to_vec(),
+    }
+    out.extend_from_slice(ip);
+    out
+}
+
+fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+    let mut padded = body.to_vec();
+    padded.resize(body.len().div_ceil(4) * 4, 0);
+    let len = (12 + padded.len()) as u32;
+    let mut out = kind.to_le_bytes().to_vec();
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&padded);
+    out.extend_from_slice(&len.to_le_bytes());
+    out
+}
+
+fn pcapng(path: &Path, packets: &[Packet], link: u16, strip: usize, nanos: bool) {
+    let mut out = Vec::new();
+    let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+    shb.extend_from_slice(&[1, 0, 0, 0]);
+    shb.extend_from_slice(&(-1i64).to_le_bytes());
+    out.extend(block(0x0a0d_0d0a, &shb));
+    let mut idb = link.to_le_bytes().to_vec();
+    idb.extend_from_slice(&[0, 0]);
+    idb.extend_from_slice(&65535u32.to_le_bytes());
+    if nanos {
+        // if_tsresol = 9: nanoseconds.
+        idb.extend_from_slice(&[9, 0, 1, 0, 9, 0, 0, 0]);
+        idb.extend_from_slice(&[0, 0, 0, 0]);
+    }
+    out.extend(block(1, &idb));
+    for p in packets {
+        let data = sll_or_raw(&p.frame, strip);
+        let ticks = if nanos { p.time_ns } else { p.time_ns / 1000 };
+        let mut epb = 0u32.to_le_bytes().to_vec();
+        epb.extend_from_slice(&((ticks >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(ticks as u32).to_le_bytes());
+        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&data);
+        out.extend(block(6, &epb));
+    }
+    std::fs::write(path, out).expect("write pcapng");
+}
+
+#[test]
+fn every_format_and_link_type_gives_the_same_report_with_capture_times() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = packets();
+    let files = [
+        ("le-usec-ether.pcap", 0),
+        ("be-nsec-ether.pcap", 1),
+        ("le-usec-sll.pcap", 2),
+        ("ng-nsec-sll2.pcapng", 3),
+        ("ng-usec-ether.pcapng", 4),
+        ("generated.pcap", 5),
+    ];
+    let mut reports = Vec::new();
+    for (file, kind) in files {
+        let path = dir.path().join(file);
+        match kind {
+            0 => classic(&path, &p, false, false, 1, 0),
+            1 => classic(&path, &p, true, true, 1, 0),
+            2 => classic(&path, &p, false, false, 113, 16),
+            3 => pcapng(&path, &p, 276, 20, true),
+            4 => pcapng(&path, &p, 1, 0, false),
+            _ => pcap_out::write_pcap(&path, &p).expect("write"),
+        }
+        let out = pcap(&["--json", "--sort", "rare"], &[&path]);
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r = json(&out);
+        assert_eq!(r["capture"]["queries"], 5, "{file}");
+        assert_eq!(r["capture"]["packets"], 5, "{file}");
+        let c = counts(&r);
+        let nanos = matches!(kind, 1 | 3 | 5);
+        let expect_t0 = if nanos { T0_NS } else { T0_NS / 1000 * 1000 };
+        assert_eq!(c["one.example.com"].0, 3, "{file}");
+        assert_eq!(
+            c["one.example.com"].1, expect_t0,
+            "{file}: first seen from the capture"
+        );
+        assert_eq!(c["one.example.com"].2["10.9.0.2"], 2, "{file}");
+        let summary = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            summary.contains("read 5 frames from 1 file"),
+            "{file}: {summary}"
+        );
+        reports.push(
+            c.into_iter()
+                .map(|(n, (q, _, h))| (n, q, h))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert!(reports.windows(2).all(|w| w[0] == w[1]));
+
+    // Several files add up, in order.
+    let out = pcap(
+        &["--json"],
+        &[
+            &dir.path().join("le-usec-ether.pcap"),
+            &dir.path().join("ng-nsec-sll2.pcapng"),
+        ],
+    );
+    assert_eq!(json(&out)["capture"]["queries"], 10);
+}
+
+#[test]
+fn damaged_files_give_the_offset_and_a_partial_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = dir.path().join("good.pcap");
+    pcap_out::write_pcap(&good, &packets()).expect("write");
+    let bytes = std::fs::read(&good).expect("read");
+    // 24-byte header, then records of 16 + frame bytes.
+    let record = 16 + packets()[0].frame.len();
+
+    // Cut in the middle of the fourth record.
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &bytes[..24 + 3 * record + 10]).expect("write");
+    let out = pcap(&["--json"], &[&cut]);
+    assert_eq!(out.status.code(), Some(3), "partial report exit code");
+    assert_eq!(
+        json(&out)["capture"]["queries"],
+        3,
+        "the three whole records"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let offset = 24 + 3 * record;
+    assert!(
+        err.contains(&format!("truncated record at byte offset {offset}")),
+        "{err}"
+    );
+    assert!(err.contains("warning:"), "{err}");
+
+    // A record longer than the snapshot length.
+    let mut big = bytes.clone();
+    big[16..20].copy_from_slice(&40u32.to_le_bytes()); // snaplen 40
+    let snaplen = dir.path().join("snaplen.pcap");
+    std::fs::write(&snaplen, &big).expect("write");
+    let out = pcap(&["--json"], &[&snaplen]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(json(&out)["capture"]["queries"], 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("corrupt record at byte offset 24: record length")
+            && err.contains("exceeds the snapshot length 40"),
+        "{err}"
+    );
+
+    // Not a capture at all.
+    let junk = dir.path().join("junk.pcap");
+    std::fs::write(&junk, b"this is not a capture file at all, just text\n").expect("write");
+    let out = pcap(&["--json"], &[&junk]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is not a pcap or pcapng file (bad magic number)"),
+        "{err}"
+    );
+
+    // A missing file is an error before anything is read.
+    let out = pcap(&["--json"], &[&dir.path().join("missing.pcap")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+}
+
+#[test]
+fn live_capture_of_a_replay_matches_dnsrare_pcap() {
+    // A generated hour: 30 hosts, VLAN, QinQ, IPv6 with extension
+    // headers, DNS over TCP, EDNS0, responses and malformed frames.
+    let config = ScenarioConfig {
+        hosts: 30,
+        benign_queries: 3000,
+        malformed_per_reason: 3,
+        dga_bursts: 1,
+        tunnels: 1,
+        tunnel_queries: 200,
+        ..ScenarioConfig::sized(30, 3600)
+    };
+    let (packets, truth) = scenario::generate(&config);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("replay.pcap");
+    pcap_out::write_pcap(&file, &packets).expect("write");
+    let offline = json(&pcap(
+        &["--json", "--sort", "rare", "--top", "100000"],
+        &[&file],
+    ));
+
+    let lab = Lab::new().expect("lab");
+    let daemon = Daemon::start(&lab, &[]);
+    let frames: Vec<&[u8]> = packets.iter().map(|p| p.frame.as_slice()).collect();
+    lab.in_client(|| {
+        RawSender::open(&lab.client_if)
+            .expect("raw socket")
+            .send_paced(&frames, Some(40_000))
+            .expect("send")
+    })
+    .expect("client namespace");
+    let live = daemon.wait_counted(truth.queries, 100_000);
+
+    let strip = |r: &serde_json::Value| -> Vec<(String, u64, u64)> {
+        r["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|row| {
+                (
+                    row["name"].as_str().expect("name").to_owned(),
+                    row["queries"].as_u64().expect("queries"),
+                    row["nxdomain"].as_u64().expect("nxdomain"),
+                )
+            })
+            .collect()
+    };
+    let same_hosts = |r: &serde_json::Value| {
+        counts(r)
+            .into_iter()
+            .map(|(n, (q, _, h))| (n, q, h))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(live["capture"]["lost"], 0);
+    assert_eq!(strip(&live), strip(&offline));
+    assert_eq!(same_hosts(&live), same_hosts(&offline));
+    for field in ["queries", "responses", "parse_errors", "counted"] {
+        assert_eq!(live["capture"][field], offline["capture"][field], "{field}");
+    }
+    assert_eq!(
+        live["capture"]["parse_errors_by_reason"],
+        offline["capture"]["parse_errors_by_reason"]
+    );
+    assert_eq!(offline["capture"]["queries"], truth.queries);
+    assert_eq!(offline["capture"]["parse_errors"], truth.malformed_total());
+}
