@@ -7,7 +7,7 @@
 use aya::{
     Ebpf, EbpfLoader,
     maps::{MapData, PerCpuArray, RingBuf},
-    programs::{ProgramError, TestRun, TestRunOptions, Xdp, XdpMode},
+    programs::{ProgramError, TestRun, TestRunAttrs, TestRunOptions, Xdp, XdpMode},
 };
 use capture_common::{EVENTS_MAP, MIRROR_GLOBAL, PROGRAM_NAME, STAT_COUNT, STATS_MAP};
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,15 @@ pub enum CaptureError {
         /// Last error seen.
         #[source]
         source: ProgramError,
+    },
+    /// The interface already runs an XDP program (ours or another tool's);
+    /// it is left alone.
+    #[error(
+        "interface {iface} already has an XDP program attached; left it alone (another dnsrare, or another tool: see `ip link show dev {iface}`)"
+    )]
+    AlreadyAttached {
+        /// Interface name.
+        iface: String,
     },
     /// The interface does not exist.
     #[error("no such interface: {0}")]
@@ -124,18 +133,29 @@ impl Capture {
     pub fn attach(&mut self, iface: &str) -> Result<XdpMode, CaptureError> {
         let index = if_index(iface).ok_or_else(|| CaptureError::NoInterface(iface.into()))?;
         let program = xdp(&mut self.ebpf)?;
+        let busy = |source: ProgramError| {
+            if is_busy(&source) {
+                CaptureError::AlreadyAttached {
+                    iface: iface.into(),
+                }
+            } else {
+                CaptureError::Attach {
+                    iface: iface.into(),
+                    source,
+                }
+            }
+        };
         let mode = match program.attach_to_if_index(index, XdpMode::Driver) {
             Ok(_) => XdpMode::Driver,
+            // Another program is there: never fall back around it.
+            Err(e) if is_busy(&e) => return Err(busy(e)),
             Err(driver_err) => {
                 log::warn!(
                     "{iface}: driver-mode XDP unavailable ({driver_err}); using generic mode"
                 );
                 program
                     .attach_to_if_index(index, XdpMode::Skb)
-                    .map_err(|source| CaptureError::Attach {
-                        iface: iface.into(),
-                        source,
-                    })?;
+                    .map_err(busy)?;
                 XdpMode::Skb
             }
         };
@@ -202,6 +222,45 @@ impl Capture {
         let result = program.test_run(opts).map_err(CaptureError::TestRun)?;
         Ok((result.return_value, result.duration))
     }
+
+    /// Runs the XDP program named `program` in the embedded object (the
+    /// capture program [`PROGRAM_NAME`], or another one such as the
+    /// benchmarks' trivial `dnsrare_pass`, loaded on first use) `repeat`
+    /// times over `frame` with `BPF_PROG_TEST_RUN`; returns the action and
+    /// the kernel's average time per run.
+    ///
+    /// With `live_frames: Some(batch)` the kernel runs in live-frames mode
+    /// (`BPF_F_TEST_XDP_LIVE_FRAMES`, batches of at most 256 frames): every
+    /// repeat is a fresh frame from a page pool, and frames the program
+    /// passes go up the network stack of the calling thread's network
+    /// namespace, through its loopback device. In that mode the kernel
+    /// reports no action (0 is returned).
+    pub fn test_run_program(
+        &mut self,
+        program: &'static str,
+        frame: &[u8],
+        repeat: u32,
+        live_frames: Option<u32>,
+    ) -> Result<(u32, std::time::Duration), CaptureError> {
+        let xdp: &mut Xdp = self
+            .ebpf
+            .program_mut(program)
+            .ok_or(CaptureError::Missing(program))?
+            .try_into()
+            .map_err(CaptureError::Verify)?;
+        match xdp.load() {
+            Ok(()) | Err(ProgramError::AlreadyLoaded) => {}
+            Err(e) => return Err(CaptureError::Verify(e)),
+        }
+        let mut opts = TestRunOptions::new();
+        opts.data_in = Some(frame);
+        opts.repeat = repeat;
+        if let Some(batch) = live_frames {
+            opts.attrs = TestRunAttrs::new().xdp_live_frames(batch);
+        }
+        let result = xdp.test_run(opts).map_err(CaptureError::TestRun)?;
+        Ok((result.return_value, result.duration))
+    }
 }
 
 fn xdp(ebpf: &mut Ebpf) -> Result<&mut Xdp, CaptureError> {
@@ -209,6 +268,22 @@ fn xdp(ebpf: &mut Ebpf) -> Result<&mut Xdp, CaptureError> {
         .ok_or(CaptureError::Missing(PROGRAM_NAME))?
         .try_into()
         .map_err(CaptureError::Verify)
+}
+
+/// Whether an attach failed because the interface has an XDP program.
+fn is_busy(e: &ProgramError) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && matches!(io.raw_os_error(), Some(libc::EBUSY | libc::EEXIST))
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    // aya reports netlink failures without an io::Error in the chain.
+    let text = e.to_string();
+    text.contains("Device or resource busy") || text.contains("File exists")
 }
 
 fn if_index(iface: &str) -> Option<u32> {

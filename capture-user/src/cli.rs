@@ -115,11 +115,16 @@ impl ListArgs {
     }
 }
 
-/// Flags of `dnsrare run`.
+/// Flags of `dnsrare run`. Each can also be set in the configuration file
+/// (`--config`, default /etc/dnsrare/dnsrare.toml) as a key of the same
+/// name; the command line wins.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
+    /// Configuration file (TOML; keys are these flags' names).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Interface to capture on; repeat for several. Never guessed.
-    #[arg(long = "iface", value_name = "IF", required = true)]
+    #[arg(long = "iface", value_name = "IF")]
     pub interfaces: Vec<String>,
     /// Socket to serve reports on.
     #[arg(long, default_value = DEFAULT_SOCKET)]
@@ -144,11 +149,33 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub snapshot_interval: u64,
+    /// After attaching, switch to this user (name or uid); the state
+    /// directory is handed to it.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Group (name or gid) whose members may query the socket (mode 0660);
+    /// without it only root can (mode 0600).
+    #[arg(long, value_name = "GROUP")]
+    pub socket_group: Option<String>,
+}
+
+/// Why `dnsrare run`'s settings are unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum RunSettingsError {
+    /// No interface given.
+    #[error("no interface to capture on: give --iface IF (or `iface` in the configuration file)")]
+    NoInterface,
+    /// A user list file is bad.
+    #[error(transparent)]
+    List(#[from] ListError),
 }
 
 impl RunArgs {
     /// The validated daemon settings.
-    pub fn config(&self) -> Result<DaemonConfig, ListError> {
+    pub fn config(&self) -> Result<DaemonConfig, RunSettingsError> {
+        if self.interfaces.is_empty() {
+            return Err(RunSettingsError::NoInterface);
+        }
         Ok(DaemonConfig {
             interfaces: self.interfaces.clone(),
             socket: self.socket.clone(),
@@ -163,6 +190,8 @@ impl RunArgs {
                 ring_bytes: self.ring_kib * 1024,
             },
             lists: self.lists.lists()?,
+            user: self.user.clone(),
+            socket_group: self.socket_group.clone(),
         })
     }
 }

@@ -22,6 +22,7 @@ use crate::{
         Engine, EngineConfig, Querier,
         snapshot::{self, Snapshot},
     },
+    privilege,
     protocol::{Request, Response, StatsReply},
     score::lists::Lists,
     server::Server,
@@ -45,6 +46,10 @@ pub struct DaemonConfig {
     pub snapshot_interval: Duration,
     /// Name lists the scoring consults.
     pub lists: Arc<Lists>,
+    /// User to switch to after attaching.
+    pub user: Option<String>,
+    /// Group allowed to query the socket.
+    pub socket_group: Option<String>,
 }
 
 /// The last snapshot attempt, for `dnsrare stats`.
@@ -146,12 +151,26 @@ fn take_snapshot(
 }
 
 /// Runs the daemon until SIGINT or SIGTERM.
+///
+/// Order matters: every setting is checked and the user and group resolved
+/// before anything is attached; every capability is dropped (and the user
+/// switched) after attaching and binding, before the first thread starts.
 pub fn run(config: &DaemonConfig) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("installing signal handlers")?;
     }
+    let run_as = config
+        .user
+        .as_deref()
+        .map(privilege::resolve_user)
+        .transpose()?;
+    let socket_gid = config
+        .socket_group
+        .as_deref()
+        .map(privilege::resolve_group)
+        .transpose()?;
     if let Err(e) = create_private_dir(&config.state_dir) {
         log::error!(
             "cannot create the state directory {}: {e}; snapshots will be retried",
@@ -187,7 +206,20 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
         program.verified_instructions.unwrap_or(0)
     );
     let ring = capture.take_ring()?;
+    let counter_map = capture.take_counters()?;
     let server = Server::bind(&config.socket)?;
+    if let Some(gid) = socket_gid {
+        privilege::share_with_group(server.path(), gid)?;
+    }
+    if let Some(who) = run_as {
+        privilege::hand_over(&config.state_dir, who)?;
+    }
+    privilege::drop_all(run_as)?;
+    log::info!(
+        "dropped privileges: running as uid {} with {} capabilities",
+        nix::unistd::getuid(),
+        privilege::remaining().len()
+    );
 
     let (previous, decode_errors, shards) = match restored {
         Some(s) => (s.capture, s.decode_errors, Some(s.shards)),
@@ -195,7 +227,7 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
     };
     let engine = Engine::start(&config.engine, shards, Arc::clone(&config.lists));
     let counters = Arc::new(Counters {
-        map: capture.take_counters()?,
+        map: counter_map,
         previous,
         decode: Arc::new(DecodeErrors::starting_at(&decode_errors)),
     });
@@ -244,7 +276,7 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
     );
 
     let querier = engine.querier();
-    server.serve(&stop, |request| {
+    server.serve(&stop, &|request| {
         answer(request, &querier, &counters, &status, &interfaces, program).unwrap_or_else(|e| {
             Response::Error {
                 message: format!("{e:#}"),

@@ -9,6 +9,7 @@
 pub mod capture;
 pub mod cli;
 pub mod client;
+pub mod config;
 pub mod daemon;
 pub mod drain;
 pub mod engine;
@@ -17,6 +18,7 @@ pub mod observation;
 pub mod offline;
 pub mod packet;
 pub mod pcap;
+pub mod privilege;
 pub mod protocol;
 pub mod query;
 pub mod report;

@@ -9,7 +9,7 @@ use clap::Parser;
 use dnsrare::{
     cli::{Cli, Command, ReportOptions},
     client::{self, ClientError},
-    daemon,
+    config, daemon,
     engine::view::ShardSize,
     offline,
     protocol::{Request, Response, StatsReply},
@@ -20,7 +20,14 @@ use dnsrare::{
 const EXIT_PARTIAL: u8 = 3;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args = match config::apply(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("dnsrare: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = Cli::parse_from(args);
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     match run(cli) {
         Ok(code) => code,

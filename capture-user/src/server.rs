@@ -9,7 +9,7 @@ use std::{
         net::{UnixListener, UnixStream},
     },
     path::{Path, PathBuf},
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     time::Duration,
 };
 
@@ -19,6 +19,8 @@ use crate::protocol::{MAX_REQUEST_BYTES, Request, Response};
 
 /// How long a client may take to send its request or read the answer.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Clients served at once.
+pub const MAX_CLIENTS: usize = 16;
 /// How often the accept loop checks the stop flag.
 const ACCEPT_POLL: Duration = Duration::from_millis(100);
 
@@ -78,22 +80,43 @@ impl Server {
         })
     }
 
-    /// Answers requests with `handle` until `stop` is set.
-    pub fn serve(&self, stop: &AtomicBool, mut handle: impl FnMut(Request) -> Response) {
-        while !stop.load(Ordering::Acquire) {
-            match self.listener.accept() {
-                Ok((stream, _)) => {
-                    if let Err(e) = answer(stream, &mut handle) {
-                        log::debug!("client connection: {e}");
+    /// Answers requests with `handle` until `stop` is set, each client on
+    /// its own thread (at most [`MAX_CLIENTS`] at once; more are told the
+    /// daemon is busy), so a slow or half-open client delays nobody else.
+    pub fn serve(&self, stop: &AtomicBool, handle: &(dyn Fn(Request) -> Response + Sync)) {
+        let active = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            while !stop.load(Ordering::Acquire) {
+                match self.listener.accept() {
+                    Ok((stream, _)) => {
+                        if active.load(Ordering::Acquire) >= MAX_CLIENTS {
+                            let _ = refuse(&stream, "the daemon is busy: too many clients at once");
+                            continue;
+                        }
+                        active.fetch_add(1, Ordering::AcqRel);
+                        let active = &active;
+                        scope.spawn(move || {
+                            if let Err(e) = answer(stream, handle) {
+                                log::debug!("client connection: {e}");
+                            }
+                            active.fetch_sub(1, Ordering::AcqRel);
+                        });
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(ACCEPT_POLL)
+                    }
+                    Err(e) => {
+                        log::warn!("accepting a client on {}: {e}", self.path.display());
+                        std::thread::sleep(ACCEPT_POLL);
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_POLL),
-                Err(e) => {
-                    log::warn!("accepting a client on {}: {e}", self.path.display());
-                    std::thread::sleep(ACCEPT_POLL);
-                }
             }
-        }
+        });
+    }
+
+    /// The socket's path.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 
@@ -103,7 +126,19 @@ impl Drop for Server {
     }
 }
 
-fn answer(stream: UnixStream, handle: &mut impl FnMut(Request) -> Response) -> io::Result<()> {
+/// Answers a client that cannot be served with an error.
+fn refuse(stream: &UnixStream, message: &str) -> io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
+    let mut out = serde_json::to_vec(&Response::Error {
+        message: message.to_owned(),
+    })
+    .map_err(io::Error::other)?;
+    out.push(b'\n');
+    (&*stream).write_all(&out)
+}
+
+fn answer(stream: UnixStream, handle: &(dyn Fn(Request) -> Response + Sync)) -> io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
     stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
