@@ -44,6 +44,17 @@ pub enum Command {
     Stats(StatsArgs),
     /// List the hosts that asked for a name, with counts and times.
     Hosts(HostsArgs),
+    /// Install the binary, a sandboxed systemd unit and a default
+    /// configuration (needs root).
+    Install(InstallArgs),
+}
+
+/// Flags of `dnsrare install`.
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// Install under this directory instead of / (creates no user).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
 }
 
 /// Flags that size the counting engine.

@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod drain;
 pub mod engine;
+pub mod install;
 pub mod name;
 pub mod observation;
 pub mod offline;

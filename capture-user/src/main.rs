@@ -11,7 +11,7 @@ use dnsrare::{
     client::{self, ClientError},
     config, daemon,
     engine::view::ShardSize,
-    offline,
+    install, offline,
     protocol::{Request, Response, StatsReply},
     report::{self, Report},
 };
@@ -114,6 +114,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 report::write_hosts(&mut out, &found)?;
             }
+        }
+        Command::Install(args) => {
+            let done = install::install(&args.root)?;
+            for p in &done.written {
+                writeln!(out, "installed {}", p.display())?;
+            }
+            for p in &done.kept {
+                writeln!(out, "kept {} (already there)", p.display())?;
+            }
+            if done.created_user {
+                writeln!(out, "created the system user {}", install::SERVICE_USER)?;
+            }
+            writeln!(
+                out,
+                "next: set `iface` in {}, then `systemctl daemon-reload && systemctl enable --now dnsrare`",
+                args.root.join("etc/dnsrare/dnsrare.toml").display()
+            )?;
         }
     }
     out.flush()?;

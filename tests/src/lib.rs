@@ -221,6 +221,16 @@ impl Daemon {
         daemon
     }
 
+    /// The directory holding the socket and the log.
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     /// The daemon's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self._dir.path().join("daemon.log")).unwrap_or_default()

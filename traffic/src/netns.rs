@@ -113,6 +113,84 @@ impl Lab {
         Ok(())
     }
 
+    /// Adds another veth pair between the two namespaces: `dr-gwN` (with
+    /// 10.53.N.1/24) and `dr-clN` (10.53.N.2/24); returns the two names.
+    pub fn add_pair(&self, n: u8) -> Result<(String, String)> {
+        let (gw, cl) = (format!("dr-gw{n}"), format!("dr-cl{n}"));
+        ip(&[
+            "link",
+            "add",
+            &gw,
+            "netns",
+            &self.gateway_ns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &cl,
+            "netns",
+            &self.client_ns,
+        ])?;
+        for (ns, dev, host) in [(&self.gateway_ns, &gw, 1), (&self.client_ns, &cl, 2)] {
+            ip(&[
+                "-n",
+                ns,
+                "addr",
+                "add",
+                &format!("10.53.{n}.{host}/24"),
+                "dev",
+                dev,
+            ])?;
+            ip(&["-n", ns, "link", "set", dev, "up"])?;
+        }
+        Ok((gw, cl))
+    }
+
+    /// Makes the client resolve the gateway's address without ARP (whose
+    /// replies a mirror-mode program drops).
+    pub fn pin_gateway_neighbor(&self) -> Result<()> {
+        let out = Command::new("ip")
+            .args([
+                "-n",
+                &self.gateway_ns,
+                "link",
+                "show",
+                "dev",
+                &self.gateway_if,
+            ])
+            .output()
+            .context("running `ip link show`")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mac = text
+            .split_whitespace()
+            .skip_while(|w| *w != "link/ether")
+            .nth(1)
+            .context("the gateway interface has no MAC address")?
+            .to_owned();
+        ip(&[
+            "-n",
+            &self.client_ns,
+            "neigh",
+            "replace",
+            &self.gateway_ip.to_string(),
+            "lladdr",
+            &mac,
+            "dev",
+            &self.client_if,
+        ])
+    }
+
+    /// Whether `iface` in the gateway namespace has an XDP program
+    /// attached, as `ip link` shows it.
+    pub fn has_xdp(&self, iface: &str) -> Result<bool> {
+        let out = Command::new("ip")
+            .args(["-n", &self.gateway_ns, "-d", "link", "show", "dev", iface])
+            .output()
+            .context("running `ip link show`")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(text.contains("prog/xdp") || text.contains(" xdp"))
+    }
+
     /// A command that runs `program` inside the gateway namespace.
     pub fn gateway_command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = Command::new("ip");
