@@ -52,8 +52,9 @@ pub fn name_hasher() -> NameHasher {
 /// Errors talking to the shards.
 #[derive(Debug, Error)]
 pub enum EngineError {
-    /// A shard worker is gone (it panicked or the engine shut down).
-    #[error("shard {0} is not running")]
+    /// A shard did not answer: the engine shut down, or the shard failed on
+    /// this request (the daemon's log says why).
+    #[error("shard {0} did not answer (the engine stopped, or the request failed: see the log)")]
     ShardGone(usize),
 }
 
@@ -260,52 +261,65 @@ fn run_shard(mut state: ShardState, rx: Receiver<ShardMsg>, recycle: Sender<Batc
             }
             Err(crossbeam_channel::TryRecvError::Disconnected) => return,
         };
-        match msg {
-            ShardMsg::Batch(mut batch) => {
-                for (item, name) in batch.iter() {
-                    state.count(item, name);
-                }
-                state.update_pressure();
-                batch.clear();
-                // The producer may be gone at shutdown; the batch then drops.
-                let _ = recycle.send(batch);
+        // A bug must not stop the counting: a message whose handling panics
+        // is dropped (its asker sees the shard fail to answer), the panic is
+        // logged, and the shard goes on with the next one.
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handle(&mut state, msg, &recycle)
+        }));
+        if handled.is_err() {
+            log::error!("a shard failed on one message and dropped it (see the panic above)");
+        }
+    }
+}
+
+/// Handles one message on a shard.
+fn handle(state: &mut ShardState, msg: ShardMsg, recycle: &Sender<Batch>) {
+    match msg {
+        ShardMsg::Batch(mut batch) => {
+            for (item, name) in batch.iter() {
+                state.count(item, name);
             }
-            ShardMsg::Overview { reply } => {
-                let _ = reply.send(view::overview(&state));
-            }
-            ShardMsg::Names {
-                context,
-                query,
-                reply,
-            } => {
-                state.refresh_scores(usize::MAX);
-                let _ = reply.send(view::name_rows(&state, &context, &query));
-            }
-            ShardMsg::HostScores {
-                context,
-                query,
-                reply,
-            } => {
-                state.refresh_scores(usize::MAX);
-                let _ = reply.send(view::host_scores(&state, &context, &query));
-            }
-            ShardMsg::Domains {
-                context,
-                query,
-                reply,
-            } => {
-                state.refresh_scores(usize::MAX);
-                let _ = reply.send(view::domain_rows(&state, &context, &query));
-            }
-            ShardMsg::Hosts { name, reply } => {
-                let _ = reply.send(view::hosts(&state, &name));
-            }
-            ShardMsg::Size { reply } => {
-                let _ = reply.send(view::size(&state));
-            }
-            ShardMsg::Snapshot { reply } => {
-                let _ = reply.send(state.data().clone());
-            }
+            state.update_pressure();
+            batch.clear();
+            // The producer may be gone at shutdown; the batch then drops.
+            let _ = recycle.send(batch);
+        }
+        ShardMsg::Overview { reply } => {
+            let _ = reply.send(view::overview(state));
+        }
+        ShardMsg::Names {
+            context,
+            query,
+            reply,
+        } => {
+            state.refresh_scores(usize::MAX);
+            let _ = reply.send(view::name_rows(state, &context, &query));
+        }
+        ShardMsg::HostScores {
+            context,
+            query,
+            reply,
+        } => {
+            state.refresh_scores(usize::MAX);
+            let _ = reply.send(view::host_scores(state, &context, &query));
+        }
+        ShardMsg::Domains {
+            context,
+            query,
+            reply,
+        } => {
+            state.refresh_scores(usize::MAX);
+            let _ = reply.send(view::domain_rows(state, &context, &query));
+        }
+        ShardMsg::Hosts { name, reply } => {
+            let _ = reply.send(view::hosts(state, &name));
+        }
+        ShardMsg::Size { reply } => {
+            let _ = reply.send(view::size(state));
+        }
+        ShardMsg::Snapshot { reply } => {
+            let _ = reply.send(state.data().clone());
         }
     }
 }
