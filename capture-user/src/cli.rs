@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// Default socket path of the daemon.
-pub const DEFAULT_SOCKET: &str = "/run/dnsrare.sock";
+pub const DEFAULT_SOCKET: &str = "/run/dnsrare/dnsrare.sock";
 
 /// dnsrare: find the rarest, most suspicious DNS names on your network and
 /// the hosts that asked for them.
