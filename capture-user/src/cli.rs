@@ -245,7 +245,7 @@ pub struct ReportOptions {
     #[arg(long, value_name = "ADDR")]
     pub host: Option<std::net::IpAddr>,
     /// Only rows scoring at least this (0..100).
-    #[arg(long, value_name = "SCORE", default_value_t = 0.0)]
+    #[arg(long, value_name = "SCORE", default_value_t = 0.0, value_parser = parse_score)]
     pub min_score: f32,
     /// Name rows per registered domain; the rest are counted (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 3)]
@@ -280,6 +280,16 @@ impl ReportOptions {
         Presentation {
             explain: self.explain,
         }
+    }
+}
+
+/// `--min-score`: a finite number.
+fn parse_score(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err("must be a finite number".into())
     }
 }
 

@@ -127,6 +127,28 @@ struct Interface {
 pub fn read_frames(
     path: &Path,
     totals: &mut FileTotals,
+    each: impl FnMut(&Frame<'_>),
+) -> Result<(), PcapError> {
+    // pcap-parser 0.17 can panic on some malformed pcapng blocks (an
+    // arithmetic overflow, in debug builds); a damaged file must be an
+    // error, never a crash.
+    let mut done = FileTotals::default();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_all(path, &mut done, each)
+    }));
+    *totals = done;
+    result.unwrap_or_else(|_| {
+        Err(PcapError::Corrupt {
+            path: path.to_owned(),
+            offset: totals.bytes,
+            detail: "the capture parser failed on the next block".into(),
+        })
+    })
+}
+
+fn read_all(
+    path: &Path,
+    totals: &mut FileTotals,
     mut each: impl FnMut(&Frame<'_>),
 ) -> Result<(), PcapError> {
     let io = |source| PcapError::Io {

@@ -14,6 +14,27 @@ use crate::{
 
 /// Longest request line the daemon reads, in bytes.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// Most rows a report may ask for.
+pub const MAX_TOP: usize = 1_000_000;
+
+/// Parses one request line as the daemon does: bounded in length, JSON,
+/// and with values in range. The error is the message sent back.
+pub fn parse_request(line: &[u8]) -> Result<Request, String> {
+    if line.len() > MAX_REQUEST_BYTES {
+        return Err(format!("request longer than {MAX_REQUEST_BYTES} bytes"));
+    }
+    let request: Request =
+        serde_json::from_slice(line).map_err(|e| format!("malformed request: {e}"))?;
+    if let Request::Report(q) = &request {
+        if q.top > MAX_TOP {
+            return Err(format!("top must be at most {MAX_TOP}"));
+        }
+        if !q.min_score.is_finite() {
+            return Err("min_score must be a finite number".into());
+        }
+    }
+    Ok(request)
+}
 
 /// What a client asks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -132,4 +153,35 @@ pub enum Response {
         /// Why.
         message: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_bounded_and_checked() {
+        assert!(matches!(
+            parse_request(b"{\"request\":\"stats\"}\n"),
+            Ok(Request::Stats)
+        ));
+        assert!(
+            parse_request(b"\x00 nope")
+                .unwrap_err()
+                .starts_with("malformed request")
+        );
+        assert!(
+            parse_request(&vec![b' '; MAX_REQUEST_BYTES + 1])
+                .unwrap_err()
+                .contains("longer")
+        );
+        let huge = format!("{{\"request\":\"report\",\"top\":{}}}", MAX_TOP + 1);
+        assert!(
+            parse_request(huge.as_bytes())
+                .unwrap_err()
+                .contains("top must be")
+        );
+        let inf = b"{\"request\":\"report\",\"top\":1,\"min_score\":1e39}";
+        assert!(parse_request(inf).unwrap_err().contains("finite"));
+    }
 }

@@ -15,7 +15,7 @@ use std::{
 
 use thiserror::Error;
 
-use crate::protocol::{MAX_REQUEST_BYTES, Request, Response};
+use crate::protocol::{MAX_REQUEST_BYTES, Request, Response, parse_request};
 
 /// How long a client may take to send its request or read the answer.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -94,12 +94,12 @@ impl Server {
                             continue;
                         }
                         active.fetch_add(1, Ordering::AcqRel);
-                        let active = &active;
+                        let slot = Slot(&active);
                         scope.spawn(move || {
+                            let _slot = slot;
                             if let Err(e) = answer(stream, handle) {
                                 log::debug!("client connection: {e}");
                             }
-                            active.fetch_sub(1, Ordering::AcqRel);
                         });
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -126,6 +126,16 @@ impl Drop for Server {
     }
 }
 
+/// A client's place among the [`MAX_CLIENTS`]; given back when dropped,
+/// whatever happens to the client's thread.
+struct Slot<'a>(&'a AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Answers a client that cannot be served with an error.
 fn refuse(stream: &UnixStream, message: &str) -> io::Result<()> {
     stream.set_nonblocking(false)?;
@@ -144,17 +154,13 @@ fn answer(stream: UnixStream, handle: &(dyn Fn(Request) -> Response + Sync)) -> 
     stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
     let mut line = Vec::new();
     BufReader::new((&stream).take(MAX_REQUEST_BYTES as u64 + 1)).read_until(b'\n', &mut line)?;
-    let response = if line.len() > MAX_REQUEST_BYTES {
-        Response::Error {
-            message: format!("request longer than {MAX_REQUEST_BYTES} bytes"),
-        }
-    } else {
-        match serde_json::from_slice::<Request>(&line) {
-            Ok(request) => handle(request),
-            Err(e) => Response::Error {
-                message: format!("malformed request: {e}"),
-            },
-        }
+    let response = match parse_request(&line) {
+        // A request the daemon fails on must not take the server down.
+        Ok(request) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle(request)))
+            .unwrap_or_else(|_| Response::Error {
+                message: "the daemon failed on this request (see its log)".into(),
+            }),
+        Err(message) => Response::Error { message },
     };
     let mut out = serde_json::to_vec(&response).map_err(io::Error::other)?;
     out.push(b'\n');

@@ -158,13 +158,19 @@ impl Arena {
         offset as u32
     }
 
-    /// The string stored at `offset`.
+    /// The string stored at `offset` (one returned by [`Arena::store`]).
     pub fn get(&self, offset: u32) -> &[u8] {
+        self.checked_get(offset).unwrap_or_default()
+    }
+
+    /// The string at `offset`, or `None` if no string can start there
+    /// (offsets read from a snapshot are checked with this).
+    pub fn checked_get(&self, offset: u32) -> Option<&[u8]> {
         let offset = offset as usize;
-        let chunk = &self.chunks[offset / ARENA_CHUNK];
+        let chunk = self.chunks.get(offset / ARENA_CHUNK)?;
         let at = offset % ARENA_CHUNK;
-        let len = usize::from(u16::from_le_bytes([chunk[at], chunk[at + 1]]));
-        &chunk[at + 2..at + 2 + len]
+        let len = usize::from(u16::from_le_bytes([*chunk.get(at)?, *chunk.get(at + 1)?]));
+        chunk.get(at + 2..at + 2 + len)
     }
 
     /// Bytes allocated.

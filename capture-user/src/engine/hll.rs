@@ -52,6 +52,12 @@ impl Hll {
         estimate.round() as u64
     }
 
+    /// Whether it has the register count this build uses (a check for
+    /// sketches read from a snapshot).
+    pub fn is_valid(&self) -> bool {
+        self.registers.len() == M
+    }
+
     /// Bytes this sketch holds.
     pub fn bytes(&self) -> usize {
         self.registers.capacity()

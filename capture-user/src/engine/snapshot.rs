@@ -30,8 +30,11 @@ use crate::stats::{KernelCounters, ParseErrorCounts};
 
 /// Magic bytes at the start of every snapshot.
 const MAGIC: &[u8; 8] = b"DNSRSNAP";
-/// The format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this build writes and reads (2: arrival rings keep their
+/// cached beacon score).
+pub const FORMAT_VERSION: u32 = 2;
+/// Most shards a snapshot may ask for (one thread each).
+pub const MAX_SHARDS: usize = 256;
 const HEADER_LEN: usize = 8 + 4 + 8 + 4;
 /// File name of the snapshot inside the state directory.
 pub const FILE_NAME: &str = "state.snap";
@@ -87,6 +90,14 @@ pub enum SnapshotError {
     /// The checksum does not match.
     #[error("{0} is corrupt (checksum mismatch)")]
     Checksum(PathBuf),
+    /// The payload decodes but does not hold together.
+    #[error("{path} is inconsistent: {detail}")]
+    Inconsistent {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
     /// The payload does not decode.
     #[error("{path} does not decode: {detail}")]
     Decode {
@@ -224,10 +235,34 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
     if crc32fast::hash(payload) != crc {
         return Err(SnapshotError::Checksum(path.to_owned()));
     }
-    postcard::from_bytes(payload).map_err(|e| SnapshotError::Decode {
+    let decode_err = |detail: String| SnapshotError::Decode {
         path: path.to_owned(),
-        detail: e.to_string(),
-    })
+        detail,
+    };
+    let (snapshot, rest): (Snapshot, &[u8]) =
+        postcard::take_from_bytes(payload).map_err(|e| decode_err(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(decode_err(format!(
+            "{} bytes after the payload",
+            rest.len()
+        )));
+    }
+    let inconsistent = |detail: String| SnapshotError::Inconsistent {
+        path: path.to_owned(),
+        detail,
+    };
+    if !(1..=MAX_SHARDS).contains(&snapshot.shards.len()) {
+        return Err(inconsistent(format!(
+            "{} shards (1 to {MAX_SHARDS} expected)",
+            snapshot.shards.len()
+        )));
+    }
+    for (i, shard) in snapshot.shards.iter().enumerate() {
+        shard
+            .validate()
+            .map_err(|e| inconsistent(format!("shard {i}: {e}")))?;
+    }
+    Ok(snapshot)
 }
 
 /// Moves a snapshot that could not be loaded aside (`state.snap.bad-<ns>`)
@@ -299,7 +334,7 @@ mod tests {
         assert!(
             matches!(err, SnapshotError::FutureVersion { found, .. } if found == FORMAT_VERSION + 1)
         );
-        assert!(err.to_string().contains("format version 2"), "{err}");
+        assert!(err.to_string().contains("format version 3"), "{err}");
 
         let mut flipped = good.clone();
         let last = flipped.len() - 1;
