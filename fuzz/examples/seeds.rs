@@ -5,7 +5,9 @@
 //! through the same code the tests use; no capture is copied.
 //!
 //! `cargo run --manifest-path fuzz/Cargo.toml --example seeds` (any
-//! toolchain; `cargo xtask fuzz` runs it when the seeds are missing).
+//! toolchain; `cargo xtask fuzz` runs it when the seeds are missing). Run
+//! it again after a change to the snapshot format, so that the snapshot
+//! seeds are current ones.
 
 use std::{
     error::Error,
@@ -407,6 +409,10 @@ fn requests() -> Seeds {
         (
             "report_huge",
             r#"{"request":"report","top":18446744073709551615}"#,
+        ),
+        (
+            "report_every_field",
+            r#"{"request":"report","top":5,"view":"host","sort":"rare","since_ns":1700000000000000000,"host":"10.0.0.1","min_score":20.5,"per_domain":0}"#,
         ),
         ("unknown", r#"{"request":"shutdown","now":true}"#),
         ("nested", r#"[[[[{"request":[{"top":[1e400]}]}]]]]"#),

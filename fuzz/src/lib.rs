@@ -29,7 +29,7 @@ use dnsrare::{
     protocol::{ReportQuery, Sort, View},
     query,
     score::lists::Lists,
-    stats::{CaptureSummary, KernelCounters},
+    stats::CaptureSummary,
 };
 
 /// Every link layer the packet parser distinguishes (`Other` with the
@@ -56,8 +56,8 @@ pub const SNAPSHOT_PATH: &str = "fuzz/state.snap";
 /// `MAX_STREAM_MESSAGES` outcomes (ignored, refused or emitted), every
 /// emitted event carries a checked name that the drain's decoder accepts
 /// with the same length, and the event's fields are ones the parser can
-/// produce. Returns the counters.
-pub fn parse_checked(link: Link, frame: &[u8], time_ns: u64) -> KernelCounters {
+/// produce.
+pub fn parse_checked(link: Link, frame: &[u8], time_ns: u64) {
     let mut parser = PacketParser::new();
     let mut events = Vec::new();
     parser.parse(link, frame, time_ns, |e| events.push(*e));
@@ -107,7 +107,6 @@ pub fn parse_checked(link: Link, frame: &[u8], time_ns: u64) -> KernelCounters {
             assert_eq!(outcomes, 1, "{link:?}: a UDP datagram has one outcome");
         }
     }
-    c
 }
 
 /// A snapshot file around `payload`, with the header's length and CRC-32
@@ -123,14 +122,10 @@ pub fn snapshot_file(payload: &[u8]) -> Vec<u8> {
 }
 
 /// Decodes snapshot `bytes` and, when they decode, uses them as the daemon
-/// would ([`use_snapshot`]). Returns whether they decoded.
-pub fn load_snapshot(bytes: &[u8]) -> bool {
-    match snapshot::decode(Path::new(SNAPSHOT_PATH), bytes) {
-        Ok(s) => {
-            use_snapshot(s);
-            true
-        }
-        Err(_) => false,
+/// would ([`use_snapshot`]).
+pub fn load_snapshot(bytes: &[u8]) {
+    if let Ok(s) = snapshot::decode(Path::new(SNAPSHOT_PATH), bytes) {
+        use_snapshot(s);
     }
 }
 

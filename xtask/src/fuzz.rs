@@ -77,15 +77,18 @@ pub fn run(root: &Path, args: &FuzzArgs) -> Result<()> {
     } else {
         args.targets.clone()
     };
-    let shared_pcaps = root.join("../shared/data/pcaps");
+    let shared_pcaps = root
+        .parent()
+        .map(|p| p.join("shared/data/pcaps"))
+        .filter(|p| p.is_dir());
     let mut outcomes = Vec::new();
     for target in &targets {
         let corpus = fuzz.join("corpus").join(target);
         std::fs::create_dir_all(&corpus)
             .with_context(|| format!("creating {}", corpus.display()))?;
         let mut dirs = vec![corpus, fuzz.join("seeds").join(target)];
-        if target == "pcap_reader" && shared_pcaps.is_dir() {
-            dirs.push(shared_pcaps.clone());
+        if let Some(pcaps) = shared_pcaps.as_ref().filter(|_| target == "pcap_reader") {
+            dirs.push(pcaps.clone());
         }
         let dict = fuzz.join("dicts").join(format!("{target}.dict"));
         outcomes.push(run_target(
