@@ -71,14 +71,15 @@ fn print_summary(f: &Figures, truth: &Truth, lexical_auc: f64, entropy_auc: f64)
         "| report time (12 h, 300 hosts, offline) | {:.2} s | |\n",
         f.report_seconds
     );
-    println!("| malicious kind | names | best rank | worst rank |");
-    println!("|---|---|---|---|");
+    println!("| malicious kind | names | listed | best rank | worst listed rank |");
+    println!("|---|---|---|---|---|");
     for r in &f.ranks {
         let show = |x: Option<usize>| x.map_or("-".to_owned(), |v| v.to_string());
         println!(
-            "| {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             r.kind,
             r.names,
+            r.listed,
             show(r.best_rank),
             show(r.worst_rank)
         );
