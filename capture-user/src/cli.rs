@@ -96,8 +96,9 @@ pub struct ListArgs {
     /// More CDN/cloud suffixes whose names are infrastructure (repeatable).
     #[arg(long, value_name = "FILE")]
     pub allow_suffix: Vec<PathBuf>,
-    /// Names or suffixes to flag whenever seen (repeatable).
-    #[arg(long, value_name = "FILE")]
+    /// Names or suffixes to flag whenever seen: a watch or deny list
+    /// (repeatable).
+    #[arg(long, visible_alias = "deny", value_name = "FILE")]
     pub watch: Vec<PathBuf>,
     /// More dynamic-DNS / free-subdomain provider suffixes (repeatable).
     #[arg(long, value_name = "FILE")]

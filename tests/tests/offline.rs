@@ -391,3 +391,59 @@ fn live_capture_of_a_replay_matches_dnsrare_pcap() {
     assert_eq!(offline["capture"]["queries"], truth.queries);
     assert_eq!(offline["capture"]["parse_errors"], truth.malformed_total());
 }
+
+#[test]
+fn user_lists_raise_and_suppress_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("lists.pcap");
+    pcap_out::write_pcap(&file, &packets()).expect("write");
+    let deny = dir.path().join("deny.txt");
+    std::fs::write(&deny, "# names to flag\ntwo.example.org\n").expect("write");
+    let allow = dir.path().join("allow.txt");
+    std::fs::write(&allow, "example.net  # our own CDN\n").expect("write");
+    let deny_arg = deny.to_str().expect("utf-8");
+    let allow_arg = allow.to_str().expect("utf-8");
+    let out = pcap(
+        &[
+            "--json",
+            "--explain",
+            "--deny",
+            deny_arg,
+            "--allow-suffix",
+            allow_arg,
+        ],
+        &[&file],
+    );
+    let r = json(&out);
+    let row = |name: &str| {
+        r["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|row| row["name"] == name)
+            .cloned()
+            .expect("listed")
+    };
+    assert_eq!(r["rows"][0]["name"], "two.example.org");
+    assert!(
+        row("two.example.org")["explanation"]
+            .as_str()
+            .expect("text")
+            .contains("on the watch list")
+    );
+    assert_eq!(row("two.example.org")["lists"][0], "watch");
+    let three = row("three.example.net");
+    assert!(
+        three["explanation"]
+            .as_str()
+            .expect("text")
+            .contains("CDN/cloud suffix list")
+    );
+    assert!(three["score"].as_f64().expect("score") < 5.0);
+    // A bad list line is an error naming the file and line.
+    std::fs::write(&deny, "ok.example\nnot a domain!\n").expect("write");
+    let out = pcap(&["--json", "--deny", deny_arg], &[&file]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("deny.txt") && err.contains("line 2"), "{err}");
+}
