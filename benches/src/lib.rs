@@ -1,6 +1,7 @@
 //! Inputs shared by the benchmarks: DNS events with a realistic name mix,
 //! built the way the XDP program writes them; and the evaluation harness.
 
+pub mod capture_bench;
 pub mod evaluation;
 
 use capture_common::{DnsEvent, EventKind, FAMILY_IPV4};

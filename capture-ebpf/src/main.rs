@@ -70,6 +70,14 @@ pub fn dnsrare(ctx: XdpContext) -> u32 {
     }
 }
 
+/// A trivial program that passes every packet and does nothing else: the
+/// baseline of the XDP cost benchmark (`cargo xtask bench`). Never loaded
+/// by the daemon.
+#[xdp]
+pub fn dnsrare_pass(_ctx: XdpContext) -> u32 {
+    xdp_action::XDP_PASS
+}
+
 /// Looks at the length-prefixed DNS messages at the start of a TCP
 /// segment's payload.
 #[inline(always)]

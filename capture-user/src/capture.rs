@@ -231,10 +231,11 @@ impl Capture {
     ///
     /// With `live_frames: Some(batch)` the kernel runs in live-frames mode
     /// (`BPF_F_TEST_XDP_LIVE_FRAMES`, batches of at most 256 frames): every
-    /// repeat is a fresh frame from a page pool, and frames the program
-    /// passes go up the network stack of the calling thread's network
-    /// namespace, through its loopback device. In that mode the kernel
-    /// reports no action (0 is returned).
+    /// repeat is a frame from a page pool written with `frame` once (a page
+    /// that comes back during the call is reused as it was left), and
+    /// frames the program passes go up the network stack of the calling
+    /// thread's network namespace, through its loopback device. In that
+    /// mode the kernel reports no action (0 is returned).
     pub fn test_run_program(
         &mut self,
         program: &'static str,

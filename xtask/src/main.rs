@@ -2,6 +2,7 @@
 //! installing the eBPF toolchain, building the XDP program with Debian's
 //! rustc, running every test, and the demo.
 
+mod bench;
 mod cmd;
 mod demo;
 mod ebpf;
@@ -49,6 +50,9 @@ enum Task {
     Eval,
     /// Run the cargo-fuzz targets (nightly), each for `--time` seconds.
     Fuzz(fuzz::FuzzArgs),
+    /// Run the capture benchmarks (XDP cost, live veth, offline against
+    /// tshark and dnstop) and append a dated section to BENCHMARKS.md.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> Result<()> {
@@ -68,6 +72,7 @@ fn main() -> Result<()> {
         Task::TrainLexical(args) => lexical::train(&root, &args),
         Task::Gen(args) => r#gen::run(&root, &args),
         Task::Fuzz(args) => fuzz::run(&root, &args),
+        Task::Bench(args) => bench::run(&root, &args),
         Task::Eval => {
             ebpf::build(&root)?;
             cmd::run(cmd::cargo(&root).args([
