@@ -271,6 +271,7 @@ impl CapturePath {
             capture.attach(iface)?;
         }
         let ring = capture.take_ring()?;
+        let logger = capture.take_logger();
         let counters = capture.take_counters()?;
         let config = EngineConfig {
             shards,
@@ -284,7 +285,7 @@ impl CapturePath {
             let errors = Arc::new(DecodeErrors::default());
             std::thread::Builder::new()
                 .name("dnsrare-drain".into())
-                .spawn(move || drain::run(ring, dispatcher, errors, stop))?
+                .spawn(move || drain::run(ring, logger, dispatcher, errors, stop))?
         };
         if pin {
             set_affinity(0..1)?;

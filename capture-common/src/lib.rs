@@ -29,7 +29,7 @@ pub const MAX_STREAM_MESSAGES: usize = 4;
 pub const MAX_STREAM_OFFSET: usize = 16 * 1024;
 /// Name of the ring-buffer map in the eBPF object.
 pub const EVENTS_MAP: &str = "EVENTS";
-/// Name of the per-CPU counter map in the eBPF object.
+/// Name of the per-CPU counter map in the eBPF object (one [`StatCounters`]).
 pub const STATS_MAP: &str = "STATS";
 /// Name of the read-only global that selects mirror mode: 0 (gateway mode,
 /// every packet gets XDP_PASS) or 1 (mirror mode, every packet gets XDP_DROP
@@ -234,12 +234,31 @@ pub enum Stat {
 /// Number of counters in [`STATS_MAP`].
 pub const STAT_COUNT: u32 = 10;
 
+/// Events a CPU writes to the ring between two wake-ups of the drain; the
+/// others are submitted without waking it (a wake-up costs an interrupt),
+/// and the drain also wakes on its own every few milliseconds.
+pub const EVENTS_PER_WAKEUP: u64 = 64;
+
+/// The per-CPU value of [`STATS_MAP`] (one entry): every counter, so the
+/// program looks its counters up once per packet.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatCounters {
+    /// Indexed by [`Stat`].
+    pub counts: [u64; STAT_COUNT as usize],
+    /// Events written since the last wake-up of the drain (not a statistic).
+    pub since_wakeup: u64,
+}
+
 #[cfg(feature = "user")]
 mod pod {
     // SAFETY: `DnsEvent` is `repr(C)`, holds only integers and byte arrays,
     // and has no implicit padding (checked by the size assertion below), so
     // every bit pattern is a valid value.
     unsafe impl aya::Pod for super::DnsEvent {}
+    // SAFETY: as above: `repr(C)`, only `u64`s, no padding.
+    unsafe impl aya::Pod for super::StatCounters {}
 }
 
 const _: () = assert!(core::mem::size_of::<DnsEvent>() == 320);
+const _: () = assert!(core::mem::size_of::<StatCounters>() == 8 * (STAT_COUNT as usize + 1));

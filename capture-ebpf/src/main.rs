@@ -19,6 +19,7 @@
 mod packet;
 mod question;
 
+use aya_ebpf::bindings::{BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP};
 use aya_ebpf::{
     bindings::xdp_action,
     macros::{map, xdp},
@@ -26,9 +27,11 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use capture_common::{
-    DEFAULT_RING_BYTES, DNS_HEADER_LEN, DnsEvent, MAX_STREAM_MESSAGES, MAX_STREAM_OFFSET,
-    STAT_COUNT, Stat, TRANSPORT_UDP,
+    DEFAULT_RING_BYTES, DNS_HEADER_LEN, DnsEvent, EVENTS_PER_WAKEUP, MAX_STREAM_MESSAGES,
+    MAX_STREAM_OFFSET, Stat, StatCounters, TRANSPORT_UDP,
 };
+
+use aya_log_ebpf::warn;
 
 use crate::{
     packet::{Datagram, be16_at},
@@ -39,9 +42,9 @@ use crate::{
 #[map(name = "EVENTS")]
 static EVENTS: RingBuf = RingBuf::with_byte_size(DEFAULT_RING_BYTES, 0);
 
-/// Per-CPU counters, indexed by [`Stat`].
+/// Per-CPU counters: one entry holding all of them.
 #[map(name = "STATS")]
-static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(STAT_COUNT, 0);
+static STATS: PerCpuArray<StatCounters> = PerCpuArray::with_max_entries(1, 0);
 
 /// Mirror mode switch, written by the loader before the program is verified
 /// (`capture_common::MIRROR_GLOBAL`); 0 means gateway mode.
@@ -109,6 +112,47 @@ fn stream(ctx: &XdpContext, d: &Datagram) {
     }
 }
 
+/// This CPU's counters.
+#[inline(always)]
+fn counters() -> Option<*mut StatCounters> {
+    STATS.get_ptr_mut(0)
+}
+
+/// Adds one to a per-CPU counter.
+#[inline(always)]
+fn count(stat: Stat) {
+    if let Some(c) = counters() {
+        // SAFETY: the pointer comes from the map lookup and is this CPU's
+        // slot; XDP programs do not nest on one CPU, so nothing races us.
+        unsafe { (*c).counts[stat as usize] += 1 };
+    }
+}
+
+/// Notes one more event written; true when the drain should be woken.
+#[inline(always)]
+fn event_written() -> bool {
+    let Some(c) = counters() else {
+        return true;
+    };
+    // SAFETY: as in `count`.
+    unsafe {
+        let since = &mut (*c).since_wakeup;
+        *since += 1;
+        if *since >= EVENTS_PER_WAKEUP {
+            *since = 0;
+            return true;
+        }
+    }
+    false
+}
+
+/// True before this CPU has lost its first event.
+#[inline(always)]
+fn first_loss() -> bool {
+    // SAFETY: as in `count`.
+    counters().is_some_and(|c| unsafe { (*c).counts[Stat::Lost as usize] } == 0)
+}
+
 /// Counts a parse error or emits the event of a DNS message.
 #[inline(always)]
 fn record(ctx: &XdpContext, outcome: Outcome) {
@@ -119,21 +163,18 @@ fn record(ctx: &XdpContext, outcome: Outcome) {
     }
 }
 
-/// Adds one to a per-CPU counter.
-#[inline(always)]
-fn count(stat: Stat) {
-    if let Some(slot) = STATS.get_ptr_mut(stat as u32) {
-        // SAFETY: the pointer comes from the map lookup and is this CPU's
-        // slot; XDP programs do not nest on one CPU, so nothing races us.
-        unsafe { *slot += 1 };
-    }
-}
-
 /// Reserves a ring entry for a checked DNS message and fills it in, or
 /// counts it as lost when the ring is full.
 #[inline(always)]
 fn emit(ctx: &XdpContext, found: &question::Found) {
     let Some(mut entry) = EVENTS.reserve::<DnsEvent>(0) else {
+        // Said once per CPU: the loss is counted and shown in every report.
+        if first_loss() {
+            warn!(
+                ctx,
+                "ring buffer full: DNS events are being lost (counted; see dnsrare stats)"
+            );
+        }
         count(Stat::Lost);
         return;
     };
@@ -141,7 +182,12 @@ fn emit(ctx: &XdpContext, found: &question::Found) {
     // SAFETY: `event` points at a reserved ring entry of the right size and
     // alignment; `fill` writes every field userspace reads.
     if unsafe { question::fill(ctx, found, event) } {
-        entry.submit(0);
+        let wake = if event_written() {
+            BPF_RB_FORCE_WAKEUP
+        } else {
+            BPF_RB_NO_WAKEUP
+        };
+        entry.submit(u64::from(wake));
         count(found.stat());
     } else {
         // The bounded copy of the name failed; the name was already checked

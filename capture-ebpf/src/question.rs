@@ -7,7 +7,7 @@
 
 use aya_ebpf::{
     check_bounds_signed,
-    helpers::{bpf_ktime_get_ns, generated::bpf_xdp_load_bytes},
+    helpers::generated::{bpf_ktime_get_coarse_ns, bpf_xdp_load_bytes},
     programs::XdpContext,
 };
 use capture_common::{
@@ -201,7 +201,9 @@ pub unsafe fn fill(ctx: &XdpContext, found: &Found, event: *mut DnsEvent) -> boo
     // The address copies go straight from the packet into the entry: arrays
     // moved through the stack made LLVM emit spills the verifier refuses.
     unsafe {
-        (*event).timestamp_ns = bpf_ktime_get_ns();
+        // A coarse clock (about a tick) is plenty for first/last seen and
+        // beacon periods, and cheaper to read.
+        (*event).timestamp_ns = bpf_ktime_get_coarse_ns();
         let addrs = &raw mut (*event).src_addr;
         let copied = if d.family == FAMILY_IPV4 {
             (*event).src_addr = [0; 16];

@@ -9,7 +9,9 @@ use aya::{
     maps::{MapData, PerCpuArray, RingBuf},
     programs::{ProgramError, TestRun, TestRunAttrs, TestRunOptions, Xdp, XdpMode},
 };
-use capture_common::{EVENTS_MAP, MIRROR_GLOBAL, PROGRAM_NAME, STAT_COUNT, STATS_MAP};
+use capture_common::{
+    EVENTS_MAP, MIRROR_GLOBAL, PROGRAM_NAME, STAT_COUNT, STATS_MAP, StatCounters,
+};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -106,6 +108,18 @@ pub struct ProgramFacts {
 pub struct Capture {
     ebpf: Ebpf,
     attached: Vec<(String, XdpMode)>,
+    logger: Option<ProgramLogger>,
+}
+
+/// The program's own log lines (aya-log), for the drain to pass on to the
+/// `log` crate; the program only logs on rare error paths.
+pub struct ProgramLogger(aya_log::EbpfLogger<&'static dyn log::Log>);
+
+impl ProgramLogger {
+    /// Passes on whatever the program logged since the last call.
+    pub fn flush(&mut self) {
+        self.0.flush();
+    }
 }
 
 impl Capture {
@@ -120,12 +134,27 @@ impl Capture {
             .map_max_entries(EVENTS_MAP, options.ring_bytes)
             .load(PROGRAM)
             .map_err(CaptureError::Load)?;
+        // Without the logger the program still works; its rare warnings are
+        // then lost (the losses themselves are always counted).
+        let logger = match aya_log::EbpfLogger::init(&mut ebpf) {
+            Ok(l) => Some(ProgramLogger(l)),
+            Err(e) => {
+                log::warn!("the XDP program's log is unavailable: {e}");
+                None
+            }
+        };
         let program = xdp(&mut ebpf)?;
         program.load().map_err(CaptureError::Verify)?;
         Ok(Self {
             ebpf,
             attached: Vec::new(),
+            logger,
         })
+    }
+
+    /// Takes the program's logger (once), for the drain thread.
+    pub fn take_logger(&mut self) -> Option<ProgramLogger> {
+        self.logger.take()
     }
 
     /// Attaches to `iface` in driver mode, falling back to generic (skb)
@@ -294,24 +323,23 @@ fn if_index(iface: &str) -> Option<u32> {
     (index != 0).then_some(index)
 }
 
-/// The per-CPU counter array of a loaded program.
+/// The per-CPU counters of a loaded program.
 pub struct CounterMap {
-    array: PerCpuArray<MapData, u64>,
+    array: PerCpuArray<MapData, StatCounters>,
 }
 
 impl CounterMap {
     /// Sums every counter over all CPUs.
     pub fn read(&self) -> Result<KernelCounters, CaptureError> {
+        let per_cpu = self.array.get(&0, 0).map_err(|source| CaptureError::Map {
+            name: STATS_MAP,
+            source,
+        })?;
         let mut sums = [0u64; STAT_COUNT as usize];
-        for (index, sum) in sums.iter_mut().enumerate() {
-            let values =
-                self.array
-                    .get(&(index as u32), 0)
-                    .map_err(|source| CaptureError::Map {
-                        name: STATS_MAP,
-                        source,
-                    })?;
-            *sum = values.iter().sum();
+        for cpu in per_cpu.iter() {
+            for (sum, v) in sums.iter_mut().zip(cpu.counts) {
+                *sum += v;
+            }
         }
         Ok(KernelCounters::from_array(&sums))
     }

@@ -206,6 +206,7 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
         program.verified_instructions.unwrap_or(0)
     );
     let ring = capture.take_ring()?;
+    let logger = capture.take_logger();
     let counter_map = capture.take_counters()?;
     let server = Server::bind(&config.socket)?;
     if let Some(gid) = socket_gid {
@@ -240,7 +241,7 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
         );
         std::thread::Builder::new()
             .name("dnsrare-drain".into())
-            .spawn(move || drain::run(ring, dispatcher, errors, drain_stop))
+            .spawn(move || drain::run(ring, logger, dispatcher, errors, drain_stop))
             .context("starting the drain thread")?
     };
     let status = Arc::new(Mutex::new(SnapshotStatus::default()));

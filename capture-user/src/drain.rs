@@ -13,13 +13,16 @@ use aya::maps::{MapData, RingBuf};
 use capture_common::{DnsEvent, ParseError};
 
 use crate::{
+    capture::ProgramLogger,
     engine::{Dispatcher, EngineError},
     observation::{EventDecoder, monotonic_to_wall_offset},
     stats::ParseErrorCounts,
 };
 
-/// How long one wait for new events lasts before the stop flag is checked.
-const POLL_MS: i32 = 100;
+/// How long one wait for new events lasts. The program wakes the drain only
+/// every `EVENTS_PER_WAKEUP` events per CPU, so this bounds how long a
+/// trickle of events waits to be counted.
+const POLL_MS: i32 = 10;
 
 /// Events the drain could not decode, by reason; shared with the server.
 #[derive(Debug, Default)]
@@ -57,6 +60,7 @@ impl DecodeErrors {
 /// arrives after the last drain.
 pub fn run(
     mut ring: RingBuf<MapData>,
+    mut logger: Option<ProgramLogger>,
     mut dispatcher: Dispatcher,
     errors: Arc<DecodeErrors>,
     stop: Arc<AtomicBool>,
@@ -75,6 +79,9 @@ pub fn run(
             }
         }
         dispatcher.flush()?;
+        if let Some(l) = logger.as_mut() {
+            l.flush();
+        }
         if stopping {
             return Ok(());
         }

@@ -424,6 +424,13 @@ fn a_full_ring_counts_its_losses_and_the_daemon_recovers() {
         )),
         "{table}"
     );
+    // The program says so itself, once per CPU, through aya-log.
+    wait_for("the program's warning", Duration::from_secs(5), || {
+        daemon
+            .log()
+            .contains("ring buffer full: DNS events are being lost")
+            .then_some(())
+    });
     // Paced traffic afterwards is counted in full.
     let before = report["capture"]["queries"].as_u64().expect("queries");
     for _ in 0..20 {
