@@ -234,11 +234,6 @@ pub enum Stat {
 /// Number of counters in [`STATS_MAP`].
 pub const STAT_COUNT: u32 = 10;
 
-/// Events a CPU writes to the ring between two wake-ups of the drain; the
-/// others are submitted without waking it (a wake-up costs an interrupt),
-/// and the drain also wakes on its own every few milliseconds.
-pub const EVENTS_PER_WAKEUP: u64 = 64;
-
 /// The per-CPU value of [`STATS_MAP`] (one entry): every counter, so the
 /// program looks its counters up once per packet.
 #[repr(C)]
@@ -246,8 +241,6 @@ pub const EVENTS_PER_WAKEUP: u64 = 64;
 pub struct StatCounters {
     /// Indexed by [`Stat`].
     pub counts: [u64; STAT_COUNT as usize],
-    /// Events written since the last wake-up of the drain (not a statistic).
-    pub since_wakeup: u64,
 }
 
 #[cfg(feature = "user")]
@@ -261,4 +254,4 @@ mod pod {
 }
 
 const _: () = assert!(core::mem::size_of::<DnsEvent>() == 320);
-const _: () = assert!(core::mem::size_of::<StatCounters>() == 8 * (STAT_COUNT as usize + 1));
+const _: () = assert!(core::mem::size_of::<StatCounters>() == 8 * STAT_COUNT as usize);

@@ -19,7 +19,6 @@
 mod packet;
 mod question;
 
-use aya_ebpf::bindings::{BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP};
 use aya_ebpf::{
     bindings::xdp_action,
     macros::{map, xdp},
@@ -27,8 +26,8 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use capture_common::{
-    DEFAULT_RING_BYTES, DNS_HEADER_LEN, DnsEvent, EVENTS_PER_WAKEUP, MAX_STREAM_MESSAGES,
-    MAX_STREAM_OFFSET, Stat, StatCounters, TRANSPORT_UDP,
+    DEFAULT_RING_BYTES, DNS_HEADER_LEN, DnsEvent, MAX_STREAM_MESSAGES, MAX_STREAM_OFFSET, Stat,
+    StatCounters, TRANSPORT_UDP,
 };
 
 use aya_log_ebpf::warn;
@@ -53,16 +52,20 @@ static DNSRARE_MIRROR: u32 = 0;
 
 #[xdp]
 pub fn dnsrare(ctx: XdpContext) -> u32 {
-    count(Stat::Packets);
     match packet::datagram(&ctx) {
-        None => count(Stat::Ignored),
+        // Most packets: one counter lookup for both counts.
+        None => count(&[Stat::Packets, Stat::Ignored]),
         Some(d) if d.transport == TRANSPORT_UDP => {
+            count(&[Stat::Packets]);
             record(
                 &ctx,
                 question::inspect(&ctx, &d, d.payload, Framing::Datagram),
             );
         }
-        Some(d) => stream(&ctx, &d),
+        Some(d) => {
+            count(&[Stat::Packets]);
+            stream(&ctx, &d);
+        }
     }
     // SAFETY: a plain read of a global the loader may have rewritten; the
     // volatile read keeps the compiler from folding in the initial value.
@@ -108,7 +111,7 @@ fn stream(ctx: &XdpContext, d: &Datagram) {
         }
     }
     if !seen {
-        count(Stat::Ignored);
+        count(&[Stat::Ignored]);
     }
 }
 
@@ -118,32 +121,17 @@ fn counters() -> Option<*mut StatCounters> {
     STATS.get_ptr_mut(0)
 }
 
-/// Adds one to a per-CPU counter.
+/// Adds one to each of a few per-CPU counters.
 #[inline(always)]
-fn count(stat: Stat) {
+fn count(stats: &[Stat]) {
     if let Some(c) = counters() {
-        // SAFETY: the pointer comes from the map lookup and is this CPU's
-        // slot; XDP programs do not nest on one CPU, so nothing races us.
-        unsafe { (*c).counts[stat as usize] += 1 };
-    }
-}
-
-/// Notes one more event written; true when the drain should be woken.
-#[inline(always)]
-fn event_written() -> bool {
-    let Some(c) = counters() else {
-        return true;
-    };
-    // SAFETY: as in `count`.
-    unsafe {
-        let since = &mut (*c).since_wakeup;
-        *since += 1;
-        if *since >= EVENTS_PER_WAKEUP {
-            *since = 0;
-            return true;
+        for &stat in stats {
+            // SAFETY: the pointer comes from the map lookup and is this
+            // CPU's slot; XDP programs do not nest on one CPU, so nothing
+            // races us.
+            unsafe { (*c).counts[stat as usize] += 1 };
         }
     }
-    false
 }
 
 /// True before this CPU has lost its first event.
@@ -157,8 +145,8 @@ fn first_loss() -> bool {
 #[inline(always)]
 fn record(ctx: &XdpContext, outcome: Outcome) {
     match outcome {
-        Outcome::Ignored => count(Stat::Ignored),
-        Outcome::Invalid(reason) => count(reason.stat()),
+        Outcome::Ignored => count(&[Stat::Ignored]),
+        Outcome::Invalid(reason) => count(&[reason.stat()]),
         Outcome::Dns(found) => emit(ctx, &found),
     }
 }
@@ -175,26 +163,21 @@ fn emit(ctx: &XdpContext, found: &question::Found) {
                 "ring buffer full: DNS events are being lost (counted; see dnsrare stats)"
             );
         }
-        count(Stat::Lost);
+        count(&[Stat::Lost]);
         return;
     };
     let event = entry.as_mut_ptr();
     // SAFETY: `event` points at a reserved ring entry of the right size and
     // alignment; `fill` writes every field userspace reads.
     if unsafe { question::fill(ctx, found, event) } {
-        let wake = if event_written() {
-            BPF_RB_FORCE_WAKEUP
-        } else {
-            BPF_RB_NO_WAKEUP
-        };
-        entry.submit(u64::from(wake));
-        count(found.stat());
+        entry.submit(0);
+        count(&[found.stat()]);
     } else {
         // The bounded copy of the name failed; the name was already checked
         // against the packet, so this does not happen in practice, but the
         // entry must never reach userspace half-written.
         entry.discard(0);
-        count(Stat::ParseOther);
+        count(&[Stat::ParseOther]);
     }
 }
 

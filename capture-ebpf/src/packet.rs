@@ -11,8 +11,8 @@ use core::hint::black_box;
 
 use aya_ebpf::programs::XdpContext;
 use capture_common::{
-    FAMILY_IPV4, FAMILY_IPV6, MAX_HEADER_OFFSET, MAX_IPV6_EXT, MAX_VLAN_TAGS, TRANSPORT_TCP,
-    TRANSPORT_UDP,
+    DNS_PORT, FAMILY_IPV4, FAMILY_IPV6, MAX_HEADER_OFFSET, MAX_IPV6_EXT, MAX_VLAN_TAGS,
+    TRANSPORT_TCP, TRANSPORT_UDP,
 };
 
 const ETH_HLEN: usize = 14;
@@ -35,8 +35,10 @@ const TCP_MIN_HLEN: usize = 20;
 /// Where a UDP or TCP payload sits and who sent it to whom.
 #[derive(Clone, Copy)]
 pub struct Datagram {
-    /// Offset of the network header (addresses are read from it later).
-    pub l3_offset: usize,
+    /// Source and destination address as they lie in the packet, read as
+    /// native-order words: IPv4 in the low half of words 0 and 2, the rest
+    /// zero; IPv6 source in words 0-1, destination in words 2-3.
+    pub addrs: [u64; 4],
     /// [`FAMILY_IPV4`] or [`FAMILY_IPV6`].
     pub family: u8,
     /// [`TRANSPORT_UDP`] or [`TRANSPORT_TCP`].
@@ -76,8 +78,33 @@ pub fn be16_at(ctx: &XdpContext, off: usize) -> Option<u16> {
     Some(u16::from_be_bytes(bytes))
 }
 
+/// Reads a native-order `u32` at `off` (bytes as in the packet), or `None`
+/// past the end of the packet.
+#[inline(always)]
+fn u32_at(ctx: &XdpContext, off: usize) -> Option<u32> {
+    let ptr = ctx.data() + off;
+    if black_box(ptr + 4) > ctx.data_end() {
+        return None;
+    }
+    // SAFETY: `ptr + 4 <= data_end`, checked just above.
+    Some(unsafe { (ptr as *const u32).read_unaligned() })
+}
+
+/// Reads a native-order `u64` at `off` (bytes as in the packet), or `None`
+/// past the end of the packet.
+#[inline(always)]
+fn u64_at(ctx: &XdpContext, off: usize) -> Option<u64> {
+    let ptr = ctx.data() + off;
+    if black_box(ptr + 8) > ctx.data_end() {
+        return None;
+    }
+    // SAFETY: `ptr + 8 <= data_end`, checked just above.
+    Some(unsafe { (ptr as *const u64).read_unaligned() })
+}
+
 /// Walks Ethernet, VLAN tags, IPv4/IPv6 and UDP or TCP. `None` for anything
-/// that is not a complete, first-fragment UDP or TCP header.
+/// that is not a complete, first-fragment UDP or TCP header to or from port
+/// 53.
 #[inline(always)]
 pub fn datagram(ctx: &XdpContext) -> Option<Datagram> {
     let mut ethertype = be16_at(ctx, ETH_HLEN - 2)?;
@@ -89,12 +116,21 @@ pub fn datagram(ctx: &XdpContext) -> Option<Datagram> {
         ethertype = be16_at(ctx, l3 + 2)?;
         l3 += VLAN_HLEN;
     }
-    let (family, protocol, l4) = match ethertype {
+    let (family, addrs, protocol, l4) = match ethertype {
         ETH_P_IPV4 => ipv4(ctx, l3)?,
         ETH_P_IPV6 => ipv6(ctx, l3)?,
         _ => return None,
     };
     if l4 > MAX_HEADER_OFFSET {
+        return None;
+    }
+    if protocol != IPPROTO_UDP && protocol != IPPROTO_TCP {
+        return None;
+    }
+    let src_port = be16_at(ctx, l4)?;
+    let dst_port = be16_at(ctx, l4 + 2)?;
+    // Most traffic is not DNS: stop as early as the ports say so.
+    if src_port != DNS_PORT && dst_port != DNS_PORT {
         return None;
     }
     let (transport, header_len) = match protocol {
@@ -108,12 +144,10 @@ pub fn datagram(ctx: &XdpContext) -> Option<Datagram> {
         }
         _ => return None,
     };
-    let src_port = be16_at(ctx, l4)?;
-    let dst_port = be16_at(ctx, l4 + 2)?;
     // The header must be complete even when no payload follows.
     be16_at(ctx, l4 + header_len - 2)?;
     Some(Datagram {
-        l3_offset: l3,
+        addrs,
         family,
         transport,
         src_port,
@@ -123,9 +157,10 @@ pub fn datagram(ctx: &XdpContext) -> Option<Datagram> {
 }
 
 /// IPv4 header at `off`: any IHL, non-first fragments skipped. Returns the
-/// family, the protocol and the offset of the transport header.
+/// family, the addresses, the protocol and the offset of the transport
+/// header.
 #[inline(always)]
-fn ipv4(ctx: &XdpContext, off: usize) -> Option<(u8, u8, usize)> {
+fn ipv4(ctx: &XdpContext, off: usize) -> Option<(u8, [u64; 4], u8, usize)> {
     let version_ihl = byte_at(ctx, off)?;
     if version_ihl >> 4 != 4 {
         return None;
@@ -139,21 +174,30 @@ fn ipv4(ctx: &XdpContext, off: usize) -> Option<(u8, u8, usize)> {
         return None;
     }
     let protocol = byte_at(ctx, off + 9)?;
-    // The addresses are read later; make sure the fixed header is whole.
-    be16_at(ctx, off + 18)?;
-    Some((FAMILY_IPV4, protocol, off + ihl))
+    let src = u32_at(ctx, off + 12)?;
+    let dst = u32_at(ctx, off + 16)?;
+    Some((
+        FAMILY_IPV4,
+        [u64::from(src), 0, u64::from(dst), 0],
+        protocol,
+        off + ihl,
+    ))
 }
 
 /// IPv6 header at `off` with up to [`MAX_IPV6_EXT`] hop-by-hop, routing,
 /// fragment (first fragments only) and destination-options headers.
 #[inline(always)]
-fn ipv6(ctx: &XdpContext, off: usize) -> Option<(u8, u8, usize)> {
+fn ipv6(ctx: &XdpContext, off: usize) -> Option<(u8, [u64; 4], u8, usize)> {
     if byte_at(ctx, off)? >> 4 != 6 {
         return None;
     }
     let mut next = byte_at(ctx, off + 6)?;
-    // The destination address ends the fixed header.
-    be16_at(ctx, off + IPV6_HLEN - 2)?;
+    let addrs = [
+        u64_at(ctx, off + 8)?,
+        u64_at(ctx, off + 16)?,
+        u64_at(ctx, off + 24)?,
+        u64_at(ctx, off + 32)?,
+    ];
     let mut l4 = off + IPV6_HLEN;
     for _ in 0..MAX_IPV6_EXT {
         match next {
@@ -175,5 +219,5 @@ fn ipv6(ctx: &XdpContext, off: usize) -> Option<(u8, u8, usize)> {
             return None;
         }
     }
-    Some((FAMILY_IPV6, next, l4))
+    Some((FAMILY_IPV6, addrs, next, l4))
 }

@@ -11,8 +11,8 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use capture_common::{
-    DNS_HEADER_LEN, DNS_PORT, DnsEvent, EventKind, FAMILY_IPV4, MAX_LABEL_LEN, MAX_LABELS,
-    MAX_NAME_LEN, ParseError, Stat,
+    DNS_HEADER_LEN, DNS_PORT, DnsEvent, EventKind, MAX_LABEL_LEN, MAX_LABELS, MAX_NAME_LEN,
+    ParseError, Stat,
 };
 
 use crate::packet::{Datagram, be16_at, byte_at};
@@ -198,31 +198,18 @@ pub unsafe fn fill(ctx: &XdpContext, found: &Found, event: *mut DnsEvent) -> boo
     let d = &found.datagram;
     // SAFETY: the caller hands us a valid entry; every field is written
     // through the raw pointer without creating a reference to uninit memory.
-    // The address copies go straight from the packet into the entry: arrays
-    // moved through the stack made LLVM emit spills the verifier refuses.
+    // The addresses were read with the headers, before the name walk:
+    // reading them here, after it, multiplied the verifier's states.
     unsafe {
         // A coarse clock (about a tick) is plenty for first/last seen and
         // beacon periods, and cheaper to read.
         (*event).timestamp_ns = bpf_ktime_get_coarse_ns();
-        let addrs = &raw mut (*event).src_addr;
-        let copied = if d.family == FAMILY_IPV4 {
-            (*event).src_addr = [0; 16];
-            (*event).dst_addr = [0; 16];
-            load(ctx, d.l3_offset + 12, addrs.cast(), 4)
-                && load(
-                    ctx,
-                    d.l3_offset + 16,
-                    (&raw mut (*event).dst_addr).cast(),
-                    4,
-                )
-        } else {
-            // Source and destination are adjacent in both the IPv6 header
-            // and the event: one copy of 32 bytes.
-            load(ctx, d.l3_offset + 8, addrs.cast(), 32)
-        };
-        if !copied {
-            return false;
-        }
+        let src = (&raw mut (*event).src_addr).cast::<u64>();
+        let dst = (&raw mut (*event).dst_addr).cast::<u64>();
+        src.write_unaligned(d.addrs[0]);
+        src.add(1).write_unaligned(d.addrs[1]);
+        dst.write_unaligned(d.addrs[2]);
+        dst.add(1).write_unaligned(d.addrs[3]);
         (*event).ifindex = ctx.ingress_ifindex() as u32;
         (*event).src_port = d.src_port;
         (*event).dst_port = d.dst_port;

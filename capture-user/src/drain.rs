@@ -19,10 +19,8 @@ use crate::{
     stats::ParseErrorCounts,
 };
 
-/// How long one wait for new events lasts. The program wakes the drain only
-/// every `EVENTS_PER_WAKEUP` events per CPU, so this bounds how long a
-/// trickle of events waits to be counted.
-const POLL_MS: i32 = 10;
+/// How long one wait for new events lasts before the stop flag is checked.
+const POLL_MS: i32 = 100;
 
 /// Events the drain could not decode, by reason; shared with the server.
 #[derive(Debug, Default)]
