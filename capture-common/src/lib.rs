@@ -36,6 +36,17 @@ pub const STATS_MAP: &str = "STATS";
 /// once it has been looked at). Set by the loader before verification, so
 /// the verifier prunes the branch not taken.
 pub const MIRROR_GLOBAL: &str = "DNSRARE_MIRROR";
+/// Name of the read-only global holding the number of unread bytes in the
+/// ring at which the program wakes the drain (set by the loader to
+/// [`wakeup_bytes`] of the ring size). Below it events are submitted without
+/// a wake-up, and the drain finds them on its next poll (every 10 ms).
+pub const WAKEUP_GLOBAL: &str = "DNSRARE_WAKEUP_BYTES";
+/// The wake-up threshold for a ring of `ring_bytes`: an eighth of it, so a
+/// burst wakes the drain long before the ring fills.
+pub const fn wakeup_bytes(ring_bytes: u32) -> u64 {
+    ring_bytes as u64 / 8
+}
+
 /// Name of the XDP program in the eBPF object.
 pub const PROGRAM_NAME: &str = "dnsrare";
 /// Default ring-buffer size in bytes (a power of two, page aligned).

@@ -20,7 +20,7 @@ mod packet;
 mod question;
 
 use aya_ebpf::{
-    bindings::xdp_action,
+    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, xdp_action},
     macros::{map, xdp},
     maps::{PerCpuArray, RingBuf},
     programs::XdpContext,
@@ -49,6 +49,11 @@ static STATS: PerCpuArray<StatCounters> = PerCpuArray::with_max_entries(1, 0);
 /// (`capture_common::MIRROR_GLOBAL`); 0 means gateway mode.
 #[unsafe(no_mangle)]
 static DNSRARE_MIRROR: u32 = 0;
+
+/// Unread bytes in the ring at which a submit wakes the drain
+/// (`capture_common::WAKEUP_GLOBAL`), written by the loader.
+#[unsafe(no_mangle)]
+static DNSRARE_WAKEUP_BYTES: u64 = 0;
 
 #[xdp]
 pub fn dnsrare(ctx: XdpContext) -> u32 {
@@ -134,6 +139,28 @@ fn count(stats: &[Stat]) {
     }
 }
 
+/// Bytes one event takes in the ring (the kernel adds an 8-byte header).
+const RECORD_BYTES: u64 = core::mem::size_of::<DnsEvent>() as u64 + 8;
+
+/// The submit flag. A wake-up of the drain costs an interrupt (a VM exit on
+/// a virtual machine) every time the drain has caught up, so events are
+/// submitted quietly and the drain polls every few milliseconds; the event
+/// that takes the unread bytes past the loader's threshold wakes it at
+/// once, so a burst is drained long before the ring fills. (Waking on every
+/// event above the threshold would make a busy ring dearer still.) If two
+/// CPUs step over the window together, the drain's next poll catches up.
+#[inline(always)]
+fn wakeup_flag() -> u64 {
+    // SAFETY: a plain read of a global the loader has set, as for the mode.
+    let threshold = unsafe { core::ptr::read_volatile(&DNSRARE_WAKEUP_BYTES) };
+    let unread = EVENTS.query(u64::from(BPF_RB_AVAIL_DATA));
+    if unread >= threshold && unread < threshold + RECORD_BYTES {
+        u64::from(BPF_RB_FORCE_WAKEUP)
+    } else {
+        u64::from(BPF_RB_NO_WAKEUP)
+    }
+}
+
 /// True before this CPU has lost its first event.
 #[inline(always)]
 fn first_loss() -> bool {
@@ -170,7 +197,7 @@ fn emit(ctx: &XdpContext, found: &question::Found) {
     // SAFETY: `event` points at a reserved ring entry of the right size and
     // alignment; `fill` writes every field userspace reads.
     if unsafe { question::fill(ctx, found, event) } {
-        entry.submit(0);
+        entry.submit(wakeup_flag());
         count(&[found.stat()]);
     } else {
         // The bounded copy of the name failed; the name was already checked

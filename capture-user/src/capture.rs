@@ -10,7 +10,7 @@ use aya::{
     programs::{ProgramError, TestRun, TestRunAttrs, TestRunOptions, Xdp, XdpMode},
 };
 use capture_common::{
-    EVENTS_MAP, MIRROR_GLOBAL, PROGRAM_NAME, STAT_COUNT, STATS_MAP, StatCounters,
+    EVENTS_MAP, MIRROR_GLOBAL, PROGRAM_NAME, STAT_COUNT, STATS_MAP, StatCounters, WAKEUP_GLOBAL,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -129,8 +129,10 @@ impl Capture {
             Mode::Gateway => 0,
             Mode::Mirror => 1,
         };
+        let wakeup = capture_common::wakeup_bytes(options.ring_bytes);
         let mut ebpf = EbpfLoader::new()
             .override_global(MIRROR_GLOBAL, &mirror, true)
+            .override_global(WAKEUP_GLOBAL, &wakeup, true)
             .map_max_entries(EVENTS_MAP, options.ring_bytes)
             .load(PROGRAM)
             .map_err(CaptureError::Load)?;

@@ -19,8 +19,9 @@ use crate::{
     stats::ParseErrorCounts,
 };
 
-/// How long one wait for new events lasts before the stop flag is checked.
-const POLL_MS: i32 = 100;
+/// How long one wait for new events lasts: the program wakes the drain only
+/// when the ring fills up, so this bounds how long an event waits.
+const POLL_MS: i32 = 10;
 
 /// Events the drain could not decode, by reason; shared with the server.
 #[derive(Debug, Default)]
