@@ -245,8 +245,9 @@ pub enum Stat {
 /// Number of counters in [`STATS_MAP`].
 pub const STAT_COUNT: u32 = 10;
 
-/// The per-CPU value of [`STATS_MAP`] (one entry): every counter, so the
-/// program looks its counters up once per packet.
+/// The per-CPU value of [`STATS_MAP`] (one entry): every counter, so one
+/// lookup reaches all of them (a non-DNS packet costs a single lookup) and
+/// userspace reads them in one system call.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StatCounters {

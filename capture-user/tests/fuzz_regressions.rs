@@ -16,7 +16,7 @@ use dnsrare::{
     },
     observation::{HostAddr, Observation},
     pcap::{FileTotals, read_frames},
-    protocol::{ReportQuery, Sort, View},
+    protocol::{ReportQuery, Sort, View, parse_request},
     query,
     stats::CaptureSummary,
 };
@@ -140,5 +140,23 @@ fn pcap_reader_crashes_are_errors() {
             "{}: a damaged file reads as an error",
             path.display()
         );
+    }
+}
+
+#[test]
+fn socket_request_crashes_are_refused_or_round_trip() {
+    for (path, line) in inputs("socket_request") {
+        match parse_request(&line) {
+            Ok(request) => {
+                let json = serde_json::to_vec(&request).expect("a request serialises");
+                assert_eq!(
+                    parse_request(&json).as_ref(),
+                    Ok(&request),
+                    "{}",
+                    path.display()
+                );
+            }
+            Err(e) => eprintln!("{}: refused: {e}", path.display()),
+        }
     }
 }

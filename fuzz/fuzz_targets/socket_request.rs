@@ -1,22 +1,18 @@
-//! The daemon's request parsing (`server.rs`, `answer`): one JSON line
-//! into `dnsrare::protocol::Request` with serde_json. Arbitrary bytes
-//! either parse or give an error; an accepted request serialises and
-//! parses back to itself.
+//! The daemon's request parsing (`dnsrare::protocol::parse_request`, as
+//! `server.rs` calls it): one JSON line into a `Request`, bounded in length
+//! and with values in range. Arbitrary bytes either parse or give an error;
+//! an accepted request serialises and parses back to itself.
 
 #![no_main]
 
-use dnsrare::protocol::{MAX_REQUEST_BYTES, Request};
+use dnsrare::protocol::parse_request;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|line: &[u8]| {
-    // The daemon refuses longer lines before parsing.
-    if line.len() > MAX_REQUEST_BYTES {
-        return;
-    }
-    let Ok(request) = serde_json::from_slice::<Request>(line) else {
+    let Ok(request) = parse_request(line) else {
         return;
     };
     let json = serde_json::to_vec(&request).expect("a request serialises");
-    let back: Request = serde_json::from_slice(&json).expect("our own JSON parses");
+    let back = parse_request(&json).expect("our own JSON is accepted");
     assert_eq!(back, request);
 });
