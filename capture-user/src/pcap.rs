@@ -186,6 +186,8 @@ fn read_all(
     };
     let mut legacy: Option<(Link, u32, bool)> = None;
     let mut interfaces: Vec<Interface> = Vec::new();
+    // The byte order of the current pcapng section, once one has begun.
+    let mut section_big_endian: Option<bool> = None;
     let mut offset = 0u64;
     let mut buffer = BUFFER;
     loop {
@@ -194,6 +196,13 @@ fn read_all(
             offset,
             detail,
         };
+        if let Some(len) = section_big_endian.and_then(|big| short_block_length(reader.data(), big))
+        {
+            return Err(corrupt(
+                offset,
+                format!("block length {len} is below the 12-byte minimum"),
+            ));
+        }
         match reader.next() {
             Ok((used, block)) => {
                 let here = offset;
@@ -227,7 +236,10 @@ fn read_all(
                         });
                         totals.frames += 1;
                     }
-                    PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
+                    PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
+                        interfaces.clear();
+                        section_big_endian = Some(shb.big_endian());
+                    }
                     PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
                         interfaces.push(Interface {
                             link: Link::from_linktype(idb.linktype),
@@ -321,6 +333,26 @@ fn read_all(
             Err(e) => return Err(corrupt(offset, format!("{e:?}"))),
         }
     }
+}
+
+/// The length of the pcapng block at the start of `data` when it is below
+/// the 12 bytes every block has (type, length, trailing length). pcap-parser
+/// 0.17 subtracts 12 from it unchecked and panics (in builds with overflow
+/// checks) on such a block, so the reader refuses it first. A section
+/// header states its own byte order and is checked by the parser itself.
+fn short_block_length(data: &[u8], big_endian: bool) -> Option<u32> {
+    const SECTION_HEADER: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+    let (kind, len) = (data.get(..4)?, data.get(4..8)?);
+    if kind == SECTION_HEADER {
+        return None;
+    }
+    let len: [u8; 4] = len.try_into().ok()?;
+    let len = if big_endian {
+        u32::from_be_bytes(len)
+    } else {
+        u32::from_le_bytes(len)
+    };
+    (len < 12).then_some(len)
 }
 
 /// Link type, snapshot length and nanosecond flag of a classic pcap file.
