@@ -438,6 +438,10 @@ impl ShardData {
         if !self.overflow.names.is_valid() {
             return Err("the overflow sketch has the wrong size".into());
         }
+        // The row is only shown once it has counted (it takes NONE then).
+        if self.overflow.queries > 0 && self.overflow.domain != NONE {
+            return Err("the overflow row names a domain".into());
+        }
         Ok(())
     }
 }
