@@ -388,14 +388,21 @@ impl ShardData {
             if e.untracked as u64 > e.queries {
                 return Err(format!("name {i} has more untracked queries than queries"));
             }
+            // The link is a ring for a name with a solo host and a pair list
+            // otherwise; the host count says which, so it must agree.
             if e.solo != NONE {
                 in_range(e.solo, hosts, "host")?;
                 link(e.link, rings, "ring")?;
+                if e.hosts != 1 {
+                    return Err(format!("name {i} has a solo host but {} hosts", e.hosts));
+                }
                 continue;
             }
             // Each pair belongs to one list, once: no cycles, no sharing.
             let mut next = e.link;
+            let mut listed = 0u64;
             while next != NONE {
+                listed += 1;
                 in_range(next, pairs, "pair")?;
                 let slot = &mut seen[next as usize];
                 if *slot {
@@ -407,6 +414,12 @@ impl ShardData {
                     return Err(format!("pair {next} is in the list of another name"));
                 }
                 next = p.next;
+            }
+            if listed != u64::from(e.hosts) {
+                return Err(format!(
+                    "name {i} has {} hosts but {listed} pair records",
+                    e.hosts
+                ));
             }
         }
         for p in self.pairs.iter() {
@@ -1362,6 +1375,11 @@ mod tests {
         }
     }
 
+    /// What the engine built passes the snapshot loader's checks.
+    fn assert_valid(s: &ShardState) {
+        assert_eq!(s.data().validate(), Ok(()));
+    }
+
     fn query(s: &mut ShardState, name: &str, host: &str, t_s: u64) {
         let i = item(s, name, host, t_s, EventKind::Query);
         s.count(&i, name.as_bytes());
@@ -1397,6 +1415,7 @@ mod tests {
             ]
         );
         assert_eq!(s.totals().queries, 4);
+        assert_valid(&s);
     }
 
     #[test]
@@ -1439,6 +1458,7 @@ mod tests {
         let n = s.lookup_name("rare.example").expect("counted");
         let pair = s.name_pairs(n).next().expect("pair");
         assert_eq!(s.arrivals(&pair), [1_000_000_000, 100_000_000_000]);
+        assert_valid(&s);
     }
 
     #[test]
@@ -1467,6 +1487,7 @@ mod tests {
         );
         assert!(s.lookup_name("n5.flood.example").is_none());
         assert_eq!(s.totals().folded_queries, 7);
+        assert_valid(&s);
     }
 
     #[test]
@@ -1499,6 +1520,7 @@ mod tests {
         assert_eq!(rare.untracked, 1000);
         assert_eq!(by_memory(&s) - folded_before, 1000);
         assert!(s.memory_bytes() <= limits.budget_bytes);
+        assert_valid(&s);
     }
 
     #[test]
@@ -1515,6 +1537,7 @@ mod tests {
         assert_eq!(s.name(n).nxdomain, 1);
         assert_eq!(s.hosts().next().expect("host").nxdomain, 1);
         assert_eq!(s.totals().unmatched_responses, 1);
+        assert_valid(&s);
     }
 
     #[test]
@@ -1537,5 +1560,6 @@ mod tests {
                 .queries,
             2
         );
+        assert_valid(&copy);
     }
 }
