@@ -67,20 +67,7 @@ impl Lab {
     fn build(&self) -> Result<()> {
         ip(&["netns", "add", &self.gateway_ns])?;
         ip(&["netns", "add", &self.client_ns])?;
-        ip(&[
-            "link",
-            "add",
-            &self.gateway_if,
-            "netns",
-            &self.gateway_ns,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &self.client_if,
-            "netns",
-            &self.client_ns,
-        ])?;
+        self.add_veth(&self.gateway_if, &self.client_if)?;
         for (ns, dev, v4, v6) in [
             (
                 &self.gateway_ns,
@@ -113,24 +100,30 @@ impl Lab {
         Ok(())
     }
 
-    /// Adds another veth pair between the two namespaces: `dr-gwN` (with
-    /// 10.53.N.1/24) and `dr-clN` (10.53.N.2/24); returns the two names.
-    pub fn add_pair(&self, n: u8) -> Result<(String, String)> {
-        let (gw, cl) = (format!("dr-gw{n}"), format!("dr-cl{n}"));
+    /// Creates a veth pair with `gateway_end` in the gateway namespace and
+    /// `client_end` in the client namespace.
+    fn add_veth(&self, gateway_end: &str, client_end: &str) -> Result<()> {
         ip(&[
             "link",
             "add",
-            &gw,
+            gateway_end,
             "netns",
             &self.gateway_ns,
             "type",
             "veth",
             "peer",
             "name",
-            &cl,
+            client_end,
             "netns",
             &self.client_ns,
-        ])?;
+        ])
+    }
+
+    /// Adds another veth pair between the two namespaces: `dr-gwN` (with
+    /// 10.53.N.1/24) and `dr-clN` (10.53.N.2/24); returns the two names.
+    pub fn add_pair(&self, n: u8) -> Result<(String, String)> {
+        let (gw, cl) = (format!("dr-gw{n}"), format!("dr-cl{n}"));
+        self.add_veth(&gw, &cl)?;
         for (ns, dev, host) in [(&self.gateway_ns, &gw, 1), (&self.client_ns, &cl, 2)] {
             ip(&[
                 "-n",

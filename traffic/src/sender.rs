@@ -21,32 +21,8 @@ pub struct RawSender {
 impl RawSender {
     /// Opens a raw socket on `iface` (in the calling thread's namespace).
     pub fn open(iface: &str) -> io::Result<Self> {
-        let name = CString::new(iface).map_err(io::Error::other)?;
-        // SAFETY: plain syscalls with valid arguments; the fd is owned below.
-        let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
-        if ifindex == 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: as above.
-        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a fresh, valid descriptor we now own.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        Ok(Self {
-            fd,
-            ifindex: ifindex as i32,
-        })
-    }
-
-    fn address(&self) -> libc::sockaddr_ll {
-        // SAFETY: sockaddr_ll is plain data; all-zero is a valid start.
-        let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        addr.sll_family = libc::AF_PACKET as u16;
-        addr.sll_ifindex = self.ifindex;
-        addr.sll_halen = 6;
-        addr
+        let (fd, ifindex) = packet_socket(iface)?;
+        Ok(Self { fd, ifindex })
     }
 
     /// Sends one frame.
@@ -57,7 +33,7 @@ impl RawSender {
     /// Sends every frame in order, in `sendmmsg` batches, retrying when the
     /// socket buffer is full.
     pub fn send_all(&self, frames: &[&[u8]]) -> io::Result<()> {
-        let mut addr = self.address();
+        let mut addr = link_address(self.ifindex);
         for chunk in frames.chunks(BATCH) {
             let mut iov: Vec<libc::iovec> = chunk
                 .iter()
@@ -180,20 +156,7 @@ unsafe impl Send for RingSender {}
 impl RingSender {
     /// Opens the socket, sets up and maps the ring, binds to `iface`.
     pub fn open(iface: &str) -> io::Result<Self> {
-        let name = CString::new(iface).map_err(io::Error::other)?;
-        // SAFETY: plain syscalls with valid arguments; the fd is owned below.
-        let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
-        if ifindex == 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // Protocol 0: this socket receives nothing.
-        // SAFETY: as above.
-        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a fresh, valid descriptor we now own.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let (fd, ifindex) = packet_socket(iface)?;
         let version = libc::tpacket_versions::TPACKET_V2 as libc::c_int;
         setsockopt(&fd, libc::PACKET_VERSION, &version)?;
         setsockopt(&fd, libc::PACKET_QDISC_BYPASS, &1 as &libc::c_int)?;
@@ -225,10 +188,7 @@ impl RingSender {
             ring_len,
             next: 0,
         };
-        // SAFETY: sockaddr_ll is plain data; all-zero is a valid start.
-        let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        addr.sll_family = libc::AF_PACKET as u16;
-        addr.sll_ifindex = ifindex as i32;
+        let addr = link_address(ifindex);
         // SAFETY: a valid sockaddr_ll of the stated size.
         let rc = unsafe {
             libc::bind(
@@ -545,6 +505,31 @@ impl XdpSender {
             }
         }
     }
+}
+
+/// An AF_PACKET raw socket for sending on `iface` (protocol 0: it receives
+/// nothing), with the interface's index.
+fn packet_socket(iface: &str) -> io::Result<(OwnedFd, i32)> {
+    let ifindex = if_index(iface)?;
+    // SAFETY: a plain syscall; the descriptor is owned below.
+    let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a fresh, valid descriptor we now own.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    Ok((fd, ifindex as i32))
+}
+
+/// The link-layer address of interface `ifindex`, for `sendmmsg` and
+/// `bind` on an AF_PACKET socket.
+fn link_address(ifindex: i32) -> libc::sockaddr_ll {
+    // SAFETY: sockaddr_ll is plain data; all-zero is a valid start.
+    let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    addr.sll_family = libc::AF_PACKET as u16;
+    addr.sll_ifindex = ifindex;
+    addr.sll_halen = 6;
+    addr
 }
 
 fn if_index(iface: &str) -> io::Result<u32> {
