@@ -26,7 +26,7 @@ use dnsrare::{
     query,
     stats::CaptureSummary,
 };
-use dnsrare_benches::{distinct_names, realistic_events, realistic_mix};
+use dnsrare_benches::{distinct_names, filled_engine, realistic_events, realistic_mix};
 
 const EVENTS: usize = 1_000_000;
 
@@ -101,22 +101,7 @@ fn ingest(c: &mut Criterion) {
 }
 
 fn report_latency(c: &mut Criterion) {
-    let engine = Engine::start(
-        &EngineConfig {
-            shards: 2,
-            ..EngineConfig::default()
-        },
-        None,
-        Default::default(),
-    );
-    let mut dispatcher = engine.dispatcher();
-    let mut decoder = EventDecoder::new(0);
-    for e in &distinct_names(1_000_000, 2000) {
-        dispatcher
-            .push(&decoder.decode(e).expect("valid event"))
-            .expect("engine running");
-    }
-    dispatcher.flush().expect("engine running");
+    let engine = filled_engine(&distinct_names(1_000_000, 2000), 2);
     let querier = engine.querier();
     let report_query = ReportQuery::default();
     let mut group = c.benchmark_group("report_1M_names");
@@ -132,6 +117,7 @@ fn report_latency(c: &mut Criterion) {
     let producer = {
         let stop = Arc::clone(&stop);
         let events = realistic_events(200_000, 50_000, 0.1, 2000);
+        let mut dispatcher = engine.dispatcher();
         std::thread::spawn(move || {
             let mut decoder = EventDecoder::new(0);
             let mut pushed = 0u64;

@@ -8,42 +8,21 @@ use std::time::Instant;
 
 use dnsrare::{
     engine::{
-        Engine, EngineConfig,
         snapshot::{self, Snapshot},
         state::ShardState,
     },
     observation::EventDecoder,
 };
-use dnsrare_benches::{distinct_names, query_event};
+use dnsrare_benches::{distinct_names, filled_engine, query_event};
 
 const NAMES: usize = 1_000_000;
-
-fn filled(events: &[capture_common::DnsEvent], shards: usize) -> Engine {
-    let engine = Engine::start(
-        &EngineConfig {
-            shards,
-            ..EngineConfig::default()
-        },
-        None,
-        Default::default(),
-    );
-    let mut dispatcher = engine.dispatcher();
-    let mut decoder = EventDecoder::new(0);
-    for e in events {
-        dispatcher
-            .push(&decoder.decode(e).expect("valid event"))
-            .expect("engine running");
-    }
-    dispatcher.flush().expect("engine running");
-    engine
-}
 
 fn main() {
     // Criterion's `cargo bench` passes --bench; nothing else to parse.
     let events = distinct_names(NAMES, 2000);
     let name_bytes: usize = events.iter().map(|e| usize::from(e.name_len) - 1).sum();
 
-    let engine = filled(&events, 1);
+    let engine = filled_engine(&events, 1);
     let q = engine.querier();
     let size = q.sizes().expect("engine running")[0];
     let per_name = (size.memory_bytes as f64 - name_bytes as f64) / size.names as f64;

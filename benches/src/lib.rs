@@ -5,9 +5,35 @@ pub mod capture_bench;
 pub mod evaluation;
 
 use capture_common::{DnsEvent, EventKind, FAMILY_IPV4};
+use dnsrare::{
+    engine::{Engine, EngineConfig},
+    observation::EventDecoder,
+};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Zipf};
+
+/// An engine with `shards` shards that has counted every one of `events`
+/// (decoded and dispatched as the drain does).
+pub fn filled_engine(events: &[DnsEvent], shards: usize) -> Engine {
+    let engine = Engine::start(
+        &EngineConfig {
+            shards,
+            ..EngineConfig::default()
+        },
+        None,
+        Default::default(),
+    );
+    let mut dispatcher = engine.dispatcher();
+    let mut decoder = EventDecoder::new(0);
+    for e in events {
+        dispatcher
+            .push(&decoder.decode(e).expect("valid event"))
+            .expect("engine running");
+    }
+    dispatcher.flush().expect("engine running");
+    engine
+}
 
 /// A query event for `name` from host 10.x.y.z number `host` at `time_ns`.
 pub fn query_event(name: &str, host: u32, time_ns: u64) -> DnsEvent {
