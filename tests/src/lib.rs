@@ -6,6 +6,7 @@
 //! namespaces); traffic only travels inside labs the tests create.
 
 use std::{
+    net::{Ipv4Addr, UdpSocket},
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Output, Stdio},
     time::{Duration, Instant},
@@ -17,7 +18,7 @@ use dnsrare::{
     capture::{Capture, CounterMap, LoadOptions},
     stats::KernelCounters,
 };
-use traffic::netns::Lab;
+use traffic::{dns, netns::Lab};
 
 /// The repository root.
 pub fn workspace_root() -> PathBuf {
@@ -62,6 +63,31 @@ pub fn shared_data(test: &str) -> Option<PathBuf> {
         );
         None
     }
+}
+
+/// Sends `n` A queries (transaction ids 0..n) for each of `names` from a
+/// UDP socket in the lab's client namespace to port 53 of `to`.
+pub fn send_queries(lab: &Lab, to: Ipv4Addr, names: &[&str], n: u16) {
+    lab.in_client(|| {
+        let s = UdpSocket::bind("0.0.0.0:0").expect("socket");
+        for name in names {
+            for i in 0..n {
+                s.send_to(&dns::query(i, name, dns::QTYPE_A), (to, 53))
+                    .expect("send");
+            }
+        }
+    })
+    .expect("client namespace");
+}
+
+/// The query count of `name`'s row in a JSON report, if it is listed.
+pub fn queries_of(report: &serde_json::Value, name: &str) -> Option<u64> {
+    report["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["name"] == name)
+        .map(|r| r["queries"].as_u64().expect("queries"))
 }
 
 /// Polls `check` every 20 ms until it returns `Some`, or panics with

@@ -11,28 +11,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use dnsrare_tests::{Daemon, dnsrare_bin, wait_for};
+use dnsrare_tests::{Daemon, dnsrare_bin, queries_of, send_queries, wait_for};
 use traffic::{dns, netns::Lab};
-
-fn send_queries(lab: &Lab, to: std::net::Ipv4Addr, name: &str, n: u16) {
-    lab.in_client(|| {
-        let s = UdpSocket::bind("0.0.0.0:0").expect("socket");
-        for i in 0..n {
-            s.send_to(&dns::query(i, name, dns::QTYPE_A), (to, 53))
-                .expect("send");
-        }
-    })
-    .expect("client namespace");
-}
-
-fn queries_of(report: &serde_json::Value, name: &str) -> Option<u64> {
-    report["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .find(|r| r["name"] == name)
-        .map(|r| r["queries"].as_u64().expect("queries"))
-}
 
 #[test]
 fn installed_unit_verifies_and_config_is_written_once() {
@@ -102,7 +82,7 @@ fn config_file_runs_the_daemon_and_bad_keys_stop_it_before_attaching() {
         &dir.path().join("state"),
         &["--config", good.to_str().expect("utf-8")],
     );
-    send_queries(&lab, lab.gateway_ip, "configured.example.com", 2);
+    send_queries(&lab, lab.gateway_ip, &["configured.example.com"], 2);
     let report = daemon.wait_counted(2, 10);
     assert_eq!(queries_of(&report, "configured.example.com"), Some(2));
     let stats = daemon.stats();
@@ -170,11 +150,11 @@ fn one_daemon_on_several_interfaces_and_none_on_a_taken_one() {
     let lab = Lab::new().expect("lab");
     let (gw2, _) = lab.add_pair(7).expect("second pair");
     let first = Daemon::start(&lab, &["--iface", &gw2]);
-    send_queries(&lab, lab.gateway_ip, "first.example.com", 1);
+    send_queries(&lab, lab.gateway_ip, &["first.example.com"], 1);
     send_queries(
         &lab,
         "10.53.7.1".parse().expect("literal"),
-        "second.example.com",
+        &["second.example.com"],
         1,
     );
     let report = first.wait_counted(2, 10);
@@ -197,7 +177,7 @@ fn one_daemon_on_several_interfaces_and_none_on_a_taken_one() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("already has an XDP program attached"), "{err}");
     assert!(lab.has_xdp(&lab.gateway_if).expect("ip link"));
-    send_queries(&lab, lab.gateway_ip, "still.example.com", 1);
+    send_queries(&lab, lab.gateway_ip, &["still.example.com"], 1);
     let report = first.wait_counted(3, 10);
     assert_eq!(queries_of(&report, "still.example.com"), Some(1));
 
@@ -306,7 +286,7 @@ fn privileges_are_dropped_and_the_socket_serves_only_its_group() {
     );
 
     // Counting and snapshots go on as nobody.
-    send_queries(&lab, lab.gateway_ip, "dropped.example.com", 3);
+    send_queries(&lab, lab.gateway_ip, &["dropped.example.com"], 3);
     daemon.wait_counted(3, 10);
     let snap = daemon.dir().join("state/state.snap");
     wait_for(
@@ -434,7 +414,7 @@ fn a_full_ring_counts_its_losses_and_the_daemon_recovers() {
     // Paced traffic afterwards is counted in full.
     let before = report["capture"]["queries"].as_u64().expect("queries");
     for _ in 0..20 {
-        send_queries(&lab, lab.gateway_ip, "after.example.com", 1);
+        send_queries(&lab, lab.gateway_ip, &["after.example.com"], 1);
         std::thread::sleep(Duration::from_millis(5));
     }
     let after = daemon.wait_counted(before + 20, 100_000);
@@ -451,7 +431,7 @@ fn unwritable_state_dir_is_reported_capture_goes_on_and_snapshots_resume() {
     // Read-only for its owner (root); the daemon drops CAP_DAC_OVERRIDE.
     std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o500)).expect("chmod");
     let daemon = Daemon::start_in(&lab, &state, &["--snapshot-interval", "1"]);
-    send_queries(&lab, lab.gateway_ip, "kept.example.com", 2);
+    send_queries(&lab, lab.gateway_ip, &["kept.example.com"], 2);
     daemon.wait_counted(2, 10);
     let failed = wait_for("a failed snapshot", Duration::from_secs(10), || {
         daemon.stats()["snapshot"]["error"]
@@ -462,7 +442,7 @@ fn unwritable_state_dir_is_reported_capture_goes_on_and_snapshots_resume() {
     let text = String::from_utf8(daemon.cli(&["stats"]).stdout).expect("utf-8");
     assert!(text.contains("last snapshot failed"), "{text}");
     // Capture goes on meanwhile.
-    send_queries(&lab, lab.gateway_ip, "kept.example.com", 1);
+    send_queries(&lab, lab.gateway_ip, &["kept.example.com"], 1);
     daemon.wait_counted(3, 10);
     // Writable again: the next interval's snapshot succeeds.
     std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).expect("chmod");

@@ -1,25 +1,10 @@
 //! State survives restarts: a final snapshot on SIGTERM, periodic ones that
 //! bound what SIGKILL can lose, and damaged snapshots refused cleanly.
 
-use std::{net::UdpSocket, path::Path, time::Duration};
+use std::{path::Path, time::Duration};
 
-use dnsrare_tests::{Daemon, wait_for};
-use traffic::{dns, netns::Lab};
-
-/// Sends `n` queries for each of `names` from the client namespace.
-fn send(lab: &Lab, names: &[&str], n: u16) {
-    let gw = lab.gateway_ip;
-    lab.in_client(|| {
-        let s = UdpSocket::bind("0.0.0.0:0").expect("socket");
-        for name in names {
-            for i in 0..n {
-                s.send_to(&dns::query(i, name, dns::QTYPE_A), (gw, 53))
-                    .expect("send");
-            }
-        }
-    })
-    .expect("client namespace");
-}
+use dnsrare_tests::{Daemon, queries_of, send_queries, wait_for};
+use traffic::netns::Lab;
 
 /// The report without the parts that change between runs of the daemon.
 fn rows(report: &serde_json::Value) -> serde_json::Value {
@@ -31,7 +16,12 @@ fn sigterm_then_restart_loses_nothing() {
     let lab = Lab::new().expect("lab");
     let state = tempfile::tempdir().expect("tempdir");
     let first = Daemon::start_in(&lab, state.path(), &[]);
-    send(&lab, &["kept.example.com", "also.example.org"], 3);
+    send_queries(
+        &lab,
+        lab.gateway_ip,
+        &["kept.example.com", "also.example.org"],
+        3,
+    );
     let before = first.wait_counted(6, 50);
     assert!(first.stop().success());
     assert!(state.path().join("state.snap").exists());
@@ -42,15 +32,9 @@ fn sigterm_then_restart_loses_nothing() {
     assert_eq!(after["capture"]["queries"], 6);
     assert_eq!(after["capture"]["counted"], 6);
     // Counting goes on from there.
-    send(&lab, &["kept.example.com"], 1);
+    send_queries(&lab, lab.gateway_ip, &["kept.example.com"], 1);
     let more = second.wait_counted(7, 50);
-    let kept = more["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .find(|r| r["name"] == "kept.example.com")
-        .expect("row");
-    assert_eq!(kept["queries"], 4);
+    assert_eq!(queries_of(&more, "kept.example.com"), Some(4));
     assert_eq!(more["capture"]["queries"], 7);
 }
 
@@ -59,7 +43,7 @@ fn sigkill_then_restart_loses_at_most_one_interval() {
     let lab = Lab::new().expect("lab");
     let state = tempfile::tempdir().expect("tempdir");
     let first = Daemon::start_in(&lab, state.path(), &["--snapshot-interval", "1"]);
-    send(&lab, &["before.example.com"], 5);
+    send_queries(&lab, lab.gateway_ip, &["before.example.com"], 5);
     first.wait_counted(5, 50);
     // Wait for a snapshot taken after those were counted.
     let counted_at = std::time::SystemTime::now()
@@ -69,20 +53,13 @@ fn sigkill_then_restart_loses_at_most_one_interval() {
     wait_for("a snapshot after counting", Duration::from_secs(10), || {
         (first.stats()["snapshot"]["written_ns"].as_u64() > Some(counted_at)).then_some(())
     });
-    send(&lab, &["after.example.com"], 5);
+    send_queries(&lab, lab.gateway_ip, &["after.example.com"], 5);
     first.wait_counted(10, 50);
     first.kill();
 
     let second = Daemon::start_in(&lab, state.path(), &[]);
     let report = second.report(50);
-    let find = |name: &str| {
-        report["rows"]
-            .as_array()
-            .expect("rows")
-            .iter()
-            .find(|r| r["name"] == name)
-            .map(|r| r["queries"].as_u64().expect("queries"))
-    };
+    let find = |name: &str| queries_of(&report, name);
     assert_eq!(find("before.example.com"), Some(5), "{report}");
     // What came within the last interval may or may not have been saved.
     assert!(
@@ -100,7 +77,7 @@ fn write_damaged(state: &Path, bytes: &[u8]) {
 fn real_snapshot(lab: &Lab) -> Vec<u8> {
     let state = tempfile::tempdir().expect("tempdir");
     let d = Daemon::start_in(lab, state.path(), &[]);
-    send(lab, &["one.example.com"], 1);
+    send_queries(lab, lab.gateway_ip, &["one.example.com"], 1);
     d.wait_counted(1, 10);
     assert!(d.stop().success());
     std::fs::read(state.path().join("state.snap")).expect("snapshot written")
