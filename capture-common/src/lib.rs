@@ -4,6 +4,43 @@
 //! limits of the DNS wire format that both sides enforce.
 #![no_std]
 
+/// Header sizes and protocol numbers of the layers both parsers walk
+/// (the XDP program and its userspace twin), defined once.
+pub mod wire {
+    /// Ethernet header.
+    pub const ETH_HLEN: usize = 14;
+    /// One 802.1Q or 802.1ad tag.
+    pub const VLAN_HLEN: usize = 4;
+    /// Ethertype of IPv4.
+    pub const ETH_P_IPV4: u16 = 0x0800;
+    /// Ethertype of IPv6.
+    pub const ETH_P_IPV6: u16 = 0x86dd;
+    /// Ethertype of an 802.1Q VLAN tag.
+    pub const ETH_P_8021Q: u16 = 0x8100;
+    /// Ethertype of an 802.1ad (QinQ) service tag.
+    pub const ETH_P_8021AD: u16 = 0x88a8;
+    /// IP protocol number of TCP.
+    pub const IPPROTO_TCP: u8 = 6;
+    /// IP protocol number of UDP.
+    pub const IPPROTO_UDP: u8 = 17;
+    /// Smallest IPv4 header.
+    pub const IPV4_MIN_HLEN: usize = 20;
+    /// Fixed IPv6 header.
+    pub const IPV6_HLEN: usize = 40;
+    /// IPv6 hop-by-hop options header.
+    pub const IPV6_HOPOPTS: u8 = 0;
+    /// IPv6 routing header.
+    pub const IPV6_ROUTING: u8 = 43;
+    /// IPv6 fragment header.
+    pub const IPV6_FRAGMENT: u8 = 44;
+    /// IPv6 destination options header.
+    pub const IPV6_DSTOPTS: u8 = 60;
+    /// UDP header.
+    pub const UDP_HLEN: usize = 8;
+    /// Smallest TCP header.
+    pub const TCP_MIN_HLEN: usize = 20;
+}
+
 /// Longest QNAME in wire form, terminating zero included (RFC 1035 §2.3.4).
 pub const MAX_NAME_LEN: usize = 255;
 /// Longest single label (RFC 1035 §2.3.4).

@@ -13,24 +13,12 @@ use aya_ebpf::programs::XdpContext;
 use capture_common::{
     DNS_PORT, FAMILY_IPV4, FAMILY_IPV6, MAX_HEADER_OFFSET, MAX_IPV6_EXT, MAX_VLAN_TAGS,
     TRANSPORT_TCP, TRANSPORT_UDP,
+    wire::{
+        ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IPV4, ETH_P_IPV6, IPPROTO_TCP, IPPROTO_UDP,
+        IPV4_MIN_HLEN, IPV6_DSTOPTS, IPV6_FRAGMENT, IPV6_HLEN, IPV6_HOPOPTS, IPV6_ROUTING,
+        TCP_MIN_HLEN, UDP_HLEN, VLAN_HLEN,
+    },
 };
-
-const ETH_HLEN: usize = 14;
-const ETH_P_IPV4: u16 = 0x0800;
-const ETH_P_IPV6: u16 = 0x86dd;
-const ETH_P_8021Q: u16 = 0x8100;
-const ETH_P_8021AD: u16 = 0x88a8;
-const VLAN_HLEN: usize = 4;
-
-const IPPROTO_TCP: u8 = 6;
-const IPPROTO_UDP: u8 = 17;
-const IPV6_HLEN: usize = 40;
-const IPV6_HOPOPTS: u8 = 0;
-const IPV6_ROUTING: u8 = 43;
-const IPV6_FRAGMENT: u8 = 44;
-const IPV6_DSTOPTS: u8 = 60;
-const UDP_HLEN: usize = 8;
-const TCP_MIN_HLEN: usize = 20;
 
 /// Where a UDP or TCP payload sits and who sent it to whom.
 #[derive(Clone, Copy)]
@@ -166,7 +154,7 @@ fn ipv4(ctx: &XdpContext, off: usize) -> Option<(u8, [u64; 4], u8, usize)> {
         return None;
     }
     let ihl = usize::from(version_ihl & 0x0f) * 4;
-    if ihl < 20 {
+    if ihl < IPV4_MIN_HLEN {
         return None;
     }
     // Fragment offset (13 bits): a non-first fragment holds no UDP header.

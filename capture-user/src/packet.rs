@@ -12,16 +12,14 @@ use capture_common::{
     DNS_HEADER_LEN, DNS_PORT, DnsEvent, EventKind, FAMILY_IPV4, FAMILY_IPV6, MAX_HEADER_OFFSET,
     MAX_IPV6_EXT, MAX_LABEL_LEN, MAX_LABELS, MAX_NAME_LEN, MAX_STREAM_MESSAGES, MAX_STREAM_OFFSET,
     MAX_VLAN_TAGS, ParseError, TRANSPORT_TCP, TRANSPORT_UDP,
+    wire::{
+        ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IPV4, ETH_P_IPV6, IPPROTO_TCP, IPPROTO_UDP,
+        IPV4_MIN_HLEN, IPV6_DSTOPTS, IPV6_FRAGMENT, IPV6_HLEN, IPV6_HOPOPTS, IPV6_ROUTING,
+        TCP_MIN_HLEN, UDP_HLEN, VLAN_HLEN,
+    },
 };
 
 use crate::{pcap::Link, stats::KernelCounters};
-
-const ETH_P_IPV4: u16 = 0x0800;
-const ETH_P_IPV6: u16 = 0x86dd;
-const ETH_P_8021Q: u16 = 0x8100;
-const ETH_P_8021AD: u16 = 0x88a8;
-const IPPROTO_TCP: u8 = 6;
-const IPPROTO_UDP: u8 = 17;
 
 /// Reads and counts frames the way the XDP program does.
 #[derive(Debug, Default)]
@@ -97,7 +95,7 @@ impl PacketParser {
         // Map other link layers onto an Ethernet-like walk: a start offset
         // and the ethertype found there.
         let start = match link {
-            Link::Ethernet => Some((12, None)),
+            Link::Ethernet => Some((ETH_HLEN - 2, None)),
             Link::LinuxSll => Some((14, None)),
             Link::LinuxSll2 => Some((0, None)),
             Link::RawIp => match frame.first().map(|b| b >> 4) {
@@ -184,7 +182,7 @@ fn walk(p: &Bytes<'_>, type_at: usize, l3: usize) -> Option<Datagram> {
             break;
         }
         ethertype = p.be16(l3 + 2)?;
-        l3 += 4;
+        l3 += VLAN_HLEN;
     }
     network(p, ethertype, l3)
 }
@@ -198,19 +196,25 @@ fn network(p: &Bytes<'_>, ethertype: u16, l3: usize) -> Option<Datagram> {
     if l4 > MAX_HEADER_OFFSET {
         return None;
     }
+    if protocol != IPPROTO_UDP && protocol != IPPROTO_TCP {
+        return None;
+    }
+    let src_port = p.be16(l4)?;
+    let dst_port = p.be16(l4 + 2)?;
+    if src_port != DNS_PORT && dst_port != DNS_PORT {
+        return None;
+    }
     let (transport, header_len) = match protocol {
-        IPPROTO_UDP => (TRANSPORT_UDP, 8),
+        IPPROTO_UDP => (TRANSPORT_UDP, UDP_HLEN),
         IPPROTO_TCP => {
             let data_offset = usize::from(p.byte(l4 + 12)? >> 4) * 4;
-            if data_offset < 20 {
+            if data_offset < TCP_MIN_HLEN {
                 return None;
             }
             (TRANSPORT_TCP, data_offset)
         }
         _ => return None,
     };
-    let src_port = p.be16(l4)?;
-    let dst_port = p.be16(l4 + 2)?;
     p.be16(l4 + header_len - 2)?;
     Some(Datagram {
         l3,
@@ -228,7 +232,7 @@ fn ipv4(p: &Bytes<'_>, off: usize) -> Option<(u8, u8, usize)> {
         return None;
     }
     let ihl = usize::from(version_ihl & 0x0f) * 4;
-    if ihl < 20 {
+    if ihl < IPV4_MIN_HLEN {
         return None;
     }
     if p.be16(off + 6)? & 0x1fff != 0 {
@@ -244,15 +248,15 @@ fn ipv6(p: &Bytes<'_>, off: usize) -> Option<(u8, u8, usize)> {
         return None;
     }
     let mut next = p.byte(off + 6)?;
-    p.be16(off + 38)?;
-    let mut l4 = off + 40;
+    p.be16(off + IPV6_HLEN - 2)?;
+    let mut l4 = off + IPV6_HLEN;
     for _ in 0..MAX_IPV6_EXT {
         match next {
-            0 | 43 | 60 => {
+            IPV6_HOPOPTS | IPV6_ROUTING | IPV6_DSTOPTS => {
                 next = p.byte(l4)?;
                 l4 += (usize::from(p.byte(l4 + 1)?) + 1) * 8;
             }
-            44 => {
+            IPV6_FRAGMENT => {
                 next = p.byte(l4)?;
                 if p.be16(l4 + 2)? & 0xfff8 != 0 {
                     return None;
