@@ -161,11 +161,15 @@ fn wakeup_flag() -> u64 {
     }
 }
 
-/// True before this CPU has lost its first event.
+/// Counts one lost event; true when it is this CPU's first.
 #[inline(always)]
-fn first_loss() -> bool {
-    // SAFETY: as in `count`.
-    counters().is_some_and(|c| unsafe { (*c).counts[Stat::Lost as usize] } == 0)
+fn count_lost() -> bool {
+    counters().is_some_and(|c| {
+        // SAFETY: as in `count`.
+        let lost = unsafe { &mut (*c).counts[Stat::Lost as usize] };
+        *lost += 1;
+        *lost == 1
+    })
 }
 
 /// Counts a parse error or emits the event of a DNS message.
@@ -183,14 +187,13 @@ fn record(ctx: &XdpContext, outcome: Outcome) {
 #[inline(always)]
 fn emit(ctx: &XdpContext, found: &question::Found) {
     let Some(mut entry) = EVENTS.reserve::<DnsEvent>(0) else {
-        // Said once per CPU: the loss is counted and shown in every report.
-        if first_loss() {
+        // Counted, and shown in every report; said once per CPU.
+        if count_lost() {
             warn!(
                 ctx,
                 "ring buffer full: DNS events are being lost (counted; see dnsrare stats)"
             );
         }
-        count(&[Stat::Lost]);
         return;
     };
     let event = entry.as_mut_ptr();
