@@ -19,13 +19,7 @@ use std::{
 };
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dnsrare::{
-    engine::{Engine, EngineConfig},
-    observation::EventDecoder,
-    protocol::ReportQuery,
-    query,
-    stats::CaptureSummary,
-};
+use dnsrare::{observation::EventDecoder, protocol::ReportQuery, query, stats::CaptureSummary};
 use dnsrare_benches::{distinct_names, filled_engine, realistic_events, realistic_mix};
 
 const EVENTS: usize = 1_000_000;
@@ -63,23 +57,10 @@ fn ingest(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let engine = Engine::start(
-                        &EngineConfig {
-                            shards,
-                            ..EngineConfig::default()
-                        },
-                        None,
-                        Default::default(),
-                    );
+                    let engine = filled_engine(&mix.warmup, shards);
                     let mut dispatcher = engine.dispatcher();
                     let querier = engine.querier();
                     let mut decoder = EventDecoder::new(0);
-                    for e in &mix.warmup {
-                        dispatcher
-                            .push(&decoder.decode(e).expect("valid event"))
-                            .expect("engine running");
-                    }
-                    dispatcher.flush().expect("engine running");
                     black_box(querier.sizes().expect("engine running"));
                     let start = Instant::now();
                     for e in events {
