@@ -39,55 +39,31 @@ pub struct Datagram {
     pub payload: usize,
 }
 
+/// Reads a `T` at `off` as its bytes lie in the packet (unaligned, native
+/// order), or `None` past the end of the packet.
+///
+/// `T` must be a plain integer or byte array (every bit pattern valid).
+#[inline(always)]
+fn read_at<T: Copy>(ctx: &XdpContext, off: usize) -> Option<T> {
+    let ptr = ctx.data() + off;
+    if black_box(ptr + size_of::<T>()) > ctx.data_end() {
+        return None;
+    }
+    // SAFETY: `ptr + size_of::<T>() <= data_end`, checked just above, and
+    // every bit pattern is a valid `T`.
+    Some(unsafe { (ptr as *const T).read_unaligned() })
+}
+
 /// Reads one byte at `off`, or `None` past the end of the packet.
 #[inline(always)]
 pub fn byte_at(ctx: &XdpContext, off: usize) -> Option<u8> {
-    let start = ctx.data();
-    let end = ctx.data_end();
-    let ptr = start + off;
-    if black_box(ptr + 1) > end {
-        return None;
-    }
-    // SAFETY: `ptr + 1 <= data_end`, checked just above.
-    Some(unsafe { *(ptr as *const u8) })
+    read_at(ctx, off)
 }
 
 /// Reads a big-endian `u16` at `off`, or `None` past the end of the packet.
 #[inline(always)]
 pub fn be16_at(ctx: &XdpContext, off: usize) -> Option<u16> {
-    let start = ctx.data();
-    let end = ctx.data_end();
-    let ptr = start + off;
-    if black_box(ptr + 2) > end {
-        return None;
-    }
-    // SAFETY: `ptr + 2 <= data_end`, checked just above.
-    let bytes = unsafe { (ptr as *const [u8; 2]).read_unaligned() };
-    Some(u16::from_be_bytes(bytes))
-}
-
-/// Reads a native-order `u32` at `off` (bytes as in the packet), or `None`
-/// past the end of the packet.
-#[inline(always)]
-fn u32_at(ctx: &XdpContext, off: usize) -> Option<u32> {
-    let ptr = ctx.data() + off;
-    if black_box(ptr + 4) > ctx.data_end() {
-        return None;
-    }
-    // SAFETY: `ptr + 4 <= data_end`, checked just above.
-    Some(unsafe { (ptr as *const u32).read_unaligned() })
-}
-
-/// Reads a native-order `u64` at `off` (bytes as in the packet), or `None`
-/// past the end of the packet.
-#[inline(always)]
-fn u64_at(ctx: &XdpContext, off: usize) -> Option<u64> {
-    let ptr = ctx.data() + off;
-    if black_box(ptr + 8) > ctx.data_end() {
-        return None;
-    }
-    // SAFETY: `ptr + 8 <= data_end`, checked just above.
-    Some(unsafe { (ptr as *const u64).read_unaligned() })
+    read_at(ctx, off).map(u16::from_be_bytes)
 }
 
 /// Walks Ethernet, VLAN tags, IPv4/IPv6 and UDP or TCP. `None` for anything
@@ -162,8 +138,8 @@ fn ipv4(ctx: &XdpContext, off: usize) -> Option<(u8, [u64; 4], u8, usize)> {
         return None;
     }
     let protocol = byte_at(ctx, off + 9)?;
-    let src = u32_at(ctx, off + 12)?;
-    let dst = u32_at(ctx, off + 16)?;
+    let src: u32 = read_at(ctx, off + 12)?;
+    let dst: u32 = read_at(ctx, off + 16)?;
     Some((
         FAMILY_IPV4,
         [u64::from(src), 0, u64::from(dst), 0],
@@ -181,10 +157,10 @@ fn ipv6(ctx: &XdpContext, off: usize) -> Option<(u8, [u64; 4], u8, usize)> {
     }
     let mut next = byte_at(ctx, off + 6)?;
     let addrs = [
-        u64_at(ctx, off + 8)?,
-        u64_at(ctx, off + 16)?,
-        u64_at(ctx, off + 24)?,
-        u64_at(ctx, off + 32)?,
+        read_at(ctx, off + 8)?,
+        read_at(ctx, off + 16)?,
+        read_at(ctx, off + 24)?,
+        read_at(ctx, off + 32)?,
     ];
     let mut l4 = off + IPV6_HLEN;
     for _ in 0..MAX_IPV6_EXT {
