@@ -1,73 +1,100 @@
-//! Embeds the XDP program built by `cargo xtask build-ebpf` into the
-//! `dnsrare` binary, so the binary is self-contained.
+//! Builds the XDP program (`capture-ebpf`) and embeds it in the `dnsrare`
+//! binary, so that plain `cargo build` and `cargo install --path
+//! capture-user` give a self-contained binary.
 //!
-//! The object is built by Debian's rustc in a separate step (TOOLCHAIN.md);
-//! this script only copies it into `OUT_DIR`. It refuses a missing object and
-//! one older than the eBPF sources, so a stale program is never embedded.
+//! The eBPF crate builds for `bpfel-unknown-none` with Debian's rustc (it
+//! ships the library source that `-Z build-std=core` needs) and
+//! bpf-linker, through aya-build as aya's own template does
+//! (../shared/TOOLCHAIN.md). Cargo reruns this script whenever a file of
+//! the eBPF crate or of `capture-common` changes, and the nested build is
+//! incremental, so the embedded object is never stale. Without the
+//! toolchain the build stops with one line saying how to install it.
 
 use std::{
-    env, fs,
+    env,
     path::{Path, PathBuf},
-    time::SystemTime,
 };
+
+use aya_build::{Package, Toolchain};
+
+/// Debian's toolchain, as `cargo xtask setup` installs it.
+const DEBIAN_TOOLCHAIN: &str = "/usr";
+const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
+const DEBIAN_CARGO: &str = "/usr/bin/cargo";
+const DEBIAN_LIBRARY_SOURCE: &str = "/usr/lib/rustlib/src/rust/library";
 
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let root = manifest
         .parent()
         .expect("capture-user sits in the workspace");
-    let object = env::var_os("DNSRARE_EBPF_OBJECT").map_or_else(
-        || root.join("target/ebpf/bpfel-unknown-none/release/capture-ebpf"),
-        PathBuf::from,
+    let ebpf = root.join("capture-ebpf");
+    println!("cargo::rerun-if-changed=build.rs");
+    println!(
+        "cargo::rerun-if-changed={}",
+        root.join("capture-common").display()
     );
-    println!("cargo::rerun-if-env-changed=DNSRARE_EBPF_OBJECT");
-    println!("cargo::rerun-if-changed={}", object.display());
-    let sources = [root.join("capture-ebpf"), root.join("capture-common")];
-    for dir in &sources {
-        println!("cargo::rerun-if-changed={}", dir.display());
-    }
+    println!("cargo::rerun-if-env-changed=PATH");
 
-    let built = fs::metadata(&object)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| {
-            fail(&format!(
-                "the XDP program is not built ({} is missing)",
-                object.display()
-            ))
-        });
-    if let Some(newer) = sources.iter().find_map(|dir| newer_than(dir, built)) {
-        fail(&format!(
-            "the XDP program at {} is older than {}",
-            object.display(),
-            newer.display()
-        ));
+    if let Some(missing) = missing_toolchain() {
+        eprintln!(
+            "error: cannot build the XDP program: {missing}; run `cargo xtask setup` (as root) first"
+        );
+        std::process::exit(1);
     }
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo")).join("capture-ebpf.o");
-    fs::copy(&object, &out).unwrap_or_else(|e| fail(&format!("copying the object: {e}")));
+    // The eBPF build needs `-Z build-std=core` from Debian's stable rustc,
+    // and only that child may see the outer cargo's toolchain variables
+    // reset (TOOLCHAIN.md): aya-build passes this process's environment on.
+    // SAFETY: the build script is single-threaded here; nothing else reads
+    // the environment concurrently.
+    unsafe {
+        env::set_var("RUSTC_BOOTSTRAP", "1");
+        // Only errors reach the outer build's output (aya-build turns
+        // every line the nested cargo prints into a warning).
+        env::set_var("CARGO_TERM_QUIET", "true");
+        for var in [
+            "CARGO",
+            "RUSTDOC",
+            "RUSTC_WRAPPER",
+            "RUSTC_WORKSPACE_WRAPPER",
+            "CARGO_BUILD_TARGET",
+            "RUSTFLAGS",
+        ] {
+            env::remove_var(var);
+        }
+    }
+    let ebpf_dir = ebpf.to_str().expect("the workspace path is UTF-8");
+    if let Err(e) = aya_build::build_ebpf(
+        [Package {
+            name: "capture-ebpf",
+            root_dir: ebpf_dir,
+            ..Package::default()
+        }],
+        Toolchain::Custom(DEBIAN_TOOLCHAIN),
+    ) {
+        eprintln!("error: building the XDP program failed: {e:#}");
+        std::process::exit(1);
+    }
 }
 
-/// The first source file under `dir` modified after `built`, if any.
-fn newer_than(dir: &Path, built: SystemTime) -> Option<PathBuf> {
-    let entries = fs::read_dir(dir).ok()?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        if name == "target" || name.to_string_lossy().starts_with('.') {
-            continue;
+/// What of the eBPF toolchain is missing, if anything.
+fn missing_toolchain() -> Option<String> {
+    for path in [DEBIAN_RUSTC, DEBIAN_CARGO, DEBIAN_LIBRARY_SOURCE] {
+        if !Path::new(path).exists() {
+            return Some(format!(
+                "Debian's Rust toolchain is not installed ({path} is missing)"
+            ));
         }
-        let Ok(meta) = entry.metadata() else { continue };
-        if meta.is_dir() {
-            if let Some(found) = newer_than(&path, built) {
-                return Some(found);
-            }
-        } else if meta.modified().is_ok_and(|m| m > built) {
-            return Some(path);
+    }
+    for tool in ["bpf-linker", "rustup"] {
+        if !on_path(tool) {
+            return Some(format!("`{tool}` is not on PATH"));
         }
     }
     None
 }
 
-fn fail(why: &str) -> ! {
-    eprintln!("error: {why}; run `cargo xtask build-ebpf` (after `cargo xtask setup`)");
-    std::process::exit(1);
+fn on_path(tool: &str) -> bool {
+    env::var_os("PATH")
+        .is_some_and(|paths| env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
 }

@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dnsrare::score::beacon::score;
+use dnsrare_core::score::beacon::score;
 
 const NS_PER_S: u64 = 1_000_000_000;
 const T0: u64 = 1_700_000_000 * NS_PER_S;

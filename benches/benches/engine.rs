@@ -19,8 +19,12 @@ use std::{
 };
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dnsrare::{observation::EventDecoder, protocol::ReportQuery, query, stats::CaptureSummary};
 use dnsrare_benches::{distinct_names, filled_engine, realistic_events, realistic_mix};
+use dnsrare_core::{
+    engine::report as query,
+    ingest::observation::EventDecoder,
+    model::{capture::CaptureSummary, query::ReportQuery},
+};
 
 const EVENTS: usize = 1_000_000;
 

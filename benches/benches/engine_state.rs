@@ -6,14 +6,14 @@
 
 use std::time::Instant;
 
-use dnsrare::{
+use dnsrare_benches::{distinct_names, filled_engine, query_event};
+use dnsrare_core::{
     engine::{
         snapshot::{self, Snapshot},
         state::ShardState,
     },
-    observation::EventDecoder,
+    ingest::observation::EventDecoder,
 };
-use dnsrare_benches::{distinct_names, filled_engine, query_event};
 
 const NAMES: usize = 1_000_000;
 
@@ -70,7 +70,7 @@ fn main() {
     let loaded = snapshot::load(dir.path()).expect("load").expect("present");
     let decode_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
-    let hasher = dnsrare::engine::name_hasher();
+    let hasher = dnsrare_core::engine::name_hasher();
     let states: Vec<ShardState> = loaded
         .shards
         .into_iter()

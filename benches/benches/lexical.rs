@@ -1,5 +1,5 @@
 //! Time per name of the lexical randomness score
-//! (`dnsrare::score::lexical`): `cargo bench -p dnsrare-benches --bench lexical`.
+//! (`dnsrare_core::score::lexical`): `cargo bench -p dnsrare-benches --bench lexical`.
 //!
 //! The names are generated here, not read from shared data: ordinary labels
 //! made of common words ("dailynews", "mybank") and random labels of letters
@@ -10,7 +10,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dnsrare::score::lexical::LexicalModel;
+use dnsrare_core::score::lexical::LexicalModel;
 
 /// Names scored per iteration.
 const BATCH: usize = 1000;

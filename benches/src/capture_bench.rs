@@ -19,14 +19,15 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use capture_common::{DnsEvent, EventKind};
-use dnsrare::{
-    capture::{Capture, LoadOptions, Mode},
+use dnsrare::live::{
     drain::{self, DecodeErrors},
+    loader::{Capture, LoadOptions, Mode},
+};
+use dnsrare_core::{
     engine::{Engine, EngineConfig},
-    packet::PacketParser,
-    pcap::Link,
+    ingest::{frame_parser_twin::FrameParser, pcap::Link},
+    model::capture::CaptureCounters,
     score::lists::Lists,
-    stats::KernelCounters,
 };
 use traffic::{
     dns,
@@ -97,7 +98,7 @@ pub fn name_of_len(len: usize) -> String {
 /// messages are left out, so that one frame sent is one query counted.
 pub fn scenario_query_frames(config: &ScenarioConfig) -> Vec<Vec<u8>> {
     let (packets, _truth) = scenario::generate(config);
-    let mut parser = PacketParser::new();
+    let mut parser = FrameParser::new();
     packets
         .into_iter()
         .filter_map(|p| {
@@ -204,7 +205,7 @@ pub struct PathStep {
     /// Program runs (each one query).
     pub runs: u64,
     /// Kernel counter changes over the step.
-    pub kernel: KernelCounters,
+    pub kernel: CaptureCounters,
     /// Queries the engine counted over the step (after the drain caught up).
     pub counted: u64,
     /// Seconds the producer ran.
@@ -223,11 +224,11 @@ pub struct PathStep {
 /// producer is `BPF_PROG_TEST_RUN` on this thread.
 pub struct CapturePath {
     capture: Capture,
-    counters: dnsrare::capture::CounterMap,
+    counters: dnsrare::live::loader::CounterMap,
     engine: Option<Engine>,
-    querier: Option<dnsrare::engine::Querier>,
+    querier: Option<dnsrare_core::engine::Querier>,
     stop: Arc<AtomicBool>,
-    drain: Option<std::thread::JoinHandle<Result<(), dnsrare::engine::EngineError>>>,
+    drain: Option<std::thread::JoinHandle<Result<(), dnsrare_core::engine::EngineError>>>,
     /// The engine's shard count.
     pub shards: usize,
     /// Ring-buffer size in bytes.
@@ -309,7 +310,7 @@ impl CapturePath {
     }
 
     /// Kernel counters so far.
-    pub fn kernel(&self) -> Result<KernelCounters> {
+    pub fn kernel(&self) -> Result<CaptureCounters> {
         Ok(self.counters.read()?)
     }
 

@@ -12,13 +12,17 @@ use std::{
 };
 
 use anyhow::{Result, bail};
-use dnsrare::{
+use dnsrare_core::{
     engine::EngineConfig,
+    model::{
+        query::{ReportQuery, View},
+        report::Report,
+    },
     offline,
-    protocol::{ReportQuery, View},
-    report::Report,
-    score::lexical::{LexicalModel, roc_auc},
-    score::lists::Lists,
+    score::{
+        lexical::{LexicalModel, roc_auc},
+        lists::Lists,
+    },
 };
 use serde::Serialize;
 use traffic::scenario::{self, MaliciousKind, ScenarioConfig, Truth};
@@ -97,7 +101,7 @@ pub fn evaluate(config: &ScenarioConfig, out_dir: &Path) -> Result<(Figures, Tru
     let all = report(
         &pcap,
         ReportQuery {
-            top: dnsrare::protocol::MAX_TOP,
+            top: dnsrare_core::protocol::MAX_TOP,
             ..ReportQuery::default()
         },
     )?;
@@ -182,7 +186,7 @@ fn report(pcap: &Path, query: ReportQuery) -> Result<Report> {
         },
         Arc::new(Lists::embedded()),
         &query,
-        false,
+        |_| {},
     )?;
     if let Some(damage) = run.damaged.first() {
         bail!("generated capture unreadable: {damage}");

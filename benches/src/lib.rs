@@ -5,9 +5,9 @@ pub mod capture_bench;
 pub mod evaluation;
 
 use capture_common::{DnsEvent, EventKind, FAMILY_IPV4};
-use dnsrare::{
+use dnsrare_core::{
     engine::{Engine, EngineConfig},
-    observation::EventDecoder,
+    ingest::observation::EventDecoder,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

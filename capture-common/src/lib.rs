@@ -41,6 +41,52 @@ pub mod wire {
     pub const TCP_MIN_HLEN: usize = 20;
 }
 
+/// The query types the engine tells apart, as bits of a per-name set
+/// (QTYPE numbers from the IANA DNS parameters registry).
+pub mod qtype {
+    /// QTYPE → bit.
+    pub fn bit(qtype: u16) -> u16 {
+        match qtype {
+            1 => 1 << 0,        // A
+            28 => 1 << 1,       // AAAA
+            5 => 1 << 2,        // CNAME
+            15 => 1 << 3,       // MX
+            16 => 1 << 4,       // TXT
+            10 => 1 << 5,       // NULL
+            12 => 1 << 6,       // PTR
+            33 => 1 << 7,       // SRV
+            2 => 1 << 8,        // NS
+            6 => 1 << 9,        // SOA
+            255 => 1 << 10,     // ANY
+            64 | 65 => 1 << 11, // SVCB, HTTPS
+            _ => 1 << 15,       // anything else
+        }
+    }
+
+    /// Names of the bits set in `bits`, in bit order.
+    pub fn names(bits: u16) -> impl Iterator<Item = &'static str> {
+        const NAMES: [(u16, &str); 13] = [
+            (1 << 0, "A"),
+            (1 << 1, "AAAA"),
+            (1 << 2, "CNAME"),
+            (1 << 3, "MX"),
+            (1 << 4, "TXT"),
+            (1 << 5, "NULL"),
+            (1 << 6, "PTR"),
+            (1 << 7, "SRV"),
+            (1 << 8, "NS"),
+            (1 << 9, "SOA"),
+            (1 << 10, "ANY"),
+            (1 << 11, "HTTPS"),
+            (1 << 15, "other"),
+        ];
+        NAMES
+            .iter()
+            .filter(move |(b, _)| bits & b != 0)
+            .map(|(_, n)| *n)
+    }
+}
+
 /// Longest QNAME in wire form, terminating zero included (RFC 1035 §2.3.4).
 pub const MAX_NAME_LEN: usize = 255;
 /// Longest single label (RFC 1035 §2.3.4).

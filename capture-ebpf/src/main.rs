@@ -16,7 +16,7 @@
 #![no_std]
 #![no_main]
 
-mod packet;
+mod frame_parser;
 mod question;
 
 use aya_ebpf::{
@@ -33,7 +33,7 @@ use capture_common::{
 use aya_log_ebpf::warn;
 
 use crate::{
-    packet::{Datagram, be16_at},
+    frame_parser::{Datagram, be16_at},
     question::{Framing, Outcome},
 };
 
@@ -57,7 +57,7 @@ static DNSRARE_WAKEUP_BYTES: u64 = 0;
 
 #[xdp]
 pub fn dnsrare(ctx: XdpContext) -> u32 {
-    match packet::datagram(&ctx) {
+    match frame_parser::datagram(&ctx) {
         // Most packets: one counter lookup for both counts.
         None => count(&[Stat::Packets, Stat::Ignored]),
         Some(d) if d.transport == TRANSPORT_UDP => {

@@ -15,7 +15,7 @@ use capture_common::{
     ParseError, Stat,
 };
 
-use crate::packet::{Datagram, be16_at, byte_at};
+use crate::frame_parser::{Datagram, be16_at, byte_at};
 
 /// What one packet turned out to be.
 pub enum Outcome {

@@ -6,14 +6,23 @@ use std::{io::Write, process::ExitCode};
 
 use anyhow::Result;
 use clap::Parser;
-use dnsrare::{
-    cli::{Cli, Command, ReportOptions},
+mod cli;
+mod install;
+mod offline;
+
+use cli::{
     client::{self, ClientError},
-    config, daemon,
-    engine::view::ShardSize,
-    install, offline,
-    protocol::{Request, Response, StatsReply},
-    report::{self, Report},
+    config,
+    flags::{Cli, Command, ReportOptions},
+    render,
+};
+use dnsrare::live::daemon;
+use dnsrare_core::{
+    model::{
+        report::Report,
+        status::{ShardSize, StatsReply},
+    },
+    protocol::{Request, Response},
 };
 
 /// Exit code when a report was printed from damaged input.
@@ -82,7 +91,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 serde_json::to_writer(&mut out, &s)?;
                 writeln!(out)?;
             } else {
-                report::write_capture(&mut out, &s.capture)?;
+                render::write_capture(&mut out, &s.capture)?;
                 writeln!(out, "interfaces: {}", s.interfaces.join(", "))?;
                 if let (Some(insns), Some(verified)) =
                     (s.program.instructions, s.program.verified_instructions)
@@ -112,7 +121,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 serde_json::to_writer(&mut out, &found)?;
                 writeln!(out)?;
             } else {
-                report::write_hosts(&mut out, &found)?;
+                render::write_hosts(&mut out, &found)?;
             }
         }
         Command::Install(args) => {
@@ -142,9 +151,9 @@ fn print_report(out: &mut impl Write, r: &Report, options: &ReportOptions) -> Re
         serde_json::to_writer(&mut *out, r)?;
         writeln!(out)?;
     } else if options.csv {
-        report::write_csv(out, r)?;
+        render::write_csv(out, r)?;
     } else {
-        report::write_table(out, r, options.presentation())?;
+        render::write_table(out, r, options.presentation())?;
     }
     Ok(())
 }
@@ -187,7 +196,7 @@ fn write_state(out: &mut impl Write, s: &StatsReply) -> std::io::Result<()> {
         (None, at) => writeln!(
             out,
             "last snapshot: {} ({} ms, {:.1} MiB)",
-            report::format_time(at),
+            render::format_time(at),
             s.snapshot.duration_ms,
             s.snapshot.bytes as f64 / 1048576.0
         )?,

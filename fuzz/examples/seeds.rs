@@ -18,15 +18,15 @@ use std::{
 };
 
 use capture_common::EventKind;
-use dnsrare::{
+use dnsrare_core::{
     engine::{
         Engine, EngineConfig,
         snapshot::{self, Snapshot},
         state::ShardData,
     },
-    observation::{HostAddr, Observation},
+    ingest::observation::Observation,
+    model::{capture::CaptureCounters, host::HostAddr},
     score::lists::Lists,
-    stats::KernelCounters,
 };
 use dnsrare_fuzz::SNAPSHOT_HEADER_LEN;
 use traffic::{
@@ -448,7 +448,7 @@ fn engine_snapshot(config: &EngineConfig, observations: &[Obs]) -> Result<Vec<u8
     engine.shutdown();
     snapshot_bytes(&Snapshot {
         created_ns: 1_700_000_000_000_000_000,
-        capture: KernelCounters {
+        capture: CaptureCounters {
             packets: observations.len() as u64,
             queries: observations.len() as u64,
             ..Default::default()

@@ -1,4 +1,4 @@
-//! `dnsrare::name::decode` on arbitrary bytes: it never panics, gives the
+//! `dnsrare_core::ingest::name::decode` on arbitrary bytes: it never panics, gives the
 //! same answer twice, and a decoded name is lowercase printable ASCII that
 //! encodes back to exactly the wire bytes it was decoded from (letters
 //! lowercased), whatever follows the terminating zero.
@@ -6,7 +6,7 @@
 #![no_main]
 
 use capture_common::{MAX_NAME_LEN, ParseError};
-use dnsrare::name;
+use dnsrare_core::ingest::name;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|wire: &[u8]| {

@@ -1,4 +1,4 @@
-//! `dnsrare::packet::PacketParser::parse` on arbitrary frames, read as
+//! `dnsrare_core::ingest::frame_parser_twin::FrameParser::parse` on arbitrary frames, read as
 //! every link layer in turn: it never panics, every frame is counted once
 //! with one to `MAX_STREAM_MESSAGES` outcomes, and every emitted event
 //! carries a checked name that decodes (see `dnsrare_fuzz::parse_checked`).

@@ -1,4 +1,4 @@
-//! `dnsrare::pcap::read_frames` on arbitrary file contents (pcap and
+//! `dnsrare_core::ingest::pcap::read_frames` on arbitrary file contents (pcap and
 //! pcapng): it returns, Ok or an error, without panicking or hanging;
 //! every frame it delivers is bytes of the file right after its record
 //! header, at increasing offsets; its totals match what it delivered; and
@@ -11,7 +11,7 @@ use std::{
     sync::OnceLock,
 };
 
-use dnsrare::pcap::{self, FileTotals, PcapError};
+use dnsrare_core::ingest::pcap::{self, FileTotals, PcapError};
 use dnsrare_fuzz::parse_checked;
 use libfuzzer_sys::fuzz_target;
 

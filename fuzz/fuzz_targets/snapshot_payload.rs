@@ -8,13 +8,13 @@
 
 #![no_main]
 
-use dnsrare::engine::snapshot::SnapshotError;
+use dnsrare_core::engine::snapshot::SnapshotError;
 use dnsrare_fuzz::{SNAPSHOT_PATH, snapshot_file, use_snapshot};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|payload: &[u8]| {
     let file = snapshot_file(payload);
-    match dnsrare::engine::snapshot::decode(std::path::Path::new(SNAPSHOT_PATH), &file) {
+    match dnsrare_core::engine::snapshot::decode(std::path::Path::new(SNAPSHOT_PATH), &file) {
         Ok(snapshot) => use_snapshot(snapshot),
         // Refused cleanly: the payload does not decode, or decodes into
         // something that does not hold together.

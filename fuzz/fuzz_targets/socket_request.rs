@@ -1,11 +1,11 @@
-//! The daemon's request parsing (`dnsrare::protocol::parse_request`, as
+//! The daemon's request parsing (`dnsrare_core::protocol::parse_request`, as
 //! `server.rs` calls it): one JSON line into a `Request`, bounded in length
 //! and with values in range. Arbitrary bytes either parse or give an error;
 //! an accepted request serialises and parses back to itself.
 
 #![no_main]
 
-use dnsrare::protocol::parse_request;
+use dnsrare_core::protocol::parse_request;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|line: &[u8]| {

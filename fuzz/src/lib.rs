@@ -17,19 +17,24 @@ use capture_common::{
     EventKind, FAMILY_IPV4, FAMILY_IPV6, MAX_NAME_LEN, MAX_STREAM_MESSAGES, TRANSPORT_TCP,
     TRANSPORT_UDP,
 };
-use dnsrare::{
+use dnsrare_core::{
     engine::{
         Engine, EngineConfig, Querier,
+        report as query,
         snapshot::{self, FORMAT_VERSION, Snapshot},
     },
-    name,
-    observation::{EventDecoder, HostAddr, Observation},
-    packet::PacketParser,
-    pcap::Link,
-    protocol::{ReportQuery, Sort, View},
-    query,
+    ingest::{
+        frame_parser_twin::FrameParser,
+        name,
+        observation::{EventDecoder, Observation},
+        pcap::Link,
+    },
+    model::{
+        capture::CaptureSummary,
+        host::HostAddr,
+        query::{ReportQuery, Sort, View},
+    },
     score::lists::Lists,
-    stats::CaptureSummary,
 };
 
 /// Every link layer the packet parser distinguishes (`Other` with the
@@ -58,7 +63,7 @@ pub const SNAPSHOT_PATH: &str = "fuzz/state.snap";
 /// with the same length, and the event's fields are ones the parser can
 /// produce.
 pub fn parse_checked(link: Link, frame: &[u8], time_ns: u64) {
-    let mut parser = PacketParser::new();
+    let mut parser = FrameParser::new();
     let mut events = Vec::new();
     parser.parse(link, frame, time_ns, |e| events.push(*e));
     let c = parser.counters();

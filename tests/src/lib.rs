@@ -14,10 +14,8 @@ use std::{
 
 use aya::maps::{MapData, RingBuf};
 use capture_common::DnsEvent;
-use dnsrare::{
-    capture::{Capture, CounterMap, LoadOptions},
-    stats::KernelCounters,
-};
+use dnsrare::live::loader::{Capture, CounterMap, LoadOptions};
+use dnsrare_core::model::capture::CaptureCounters;
 use traffic::{dns, netns::Lab};
 
 /// The repository root.
@@ -121,7 +119,7 @@ pub struct ProbeRun {
     /// Events it wrote to the ring.
     pub events: Vec<DnsEvent>,
     /// Counter changes.
-    pub counters: KernelCounters,
+    pub counters: CaptureCounters,
 }
 
 impl Probe {
@@ -161,7 +159,7 @@ impl Probe {
     }
 
     /// Runs the program over `frame` and returns the kernel's error.
-    pub fn run_err(&mut self, frame: &[u8]) -> dnsrare::capture::CaptureError {
+    pub fn run_err(&mut self, frame: &[u8]) -> dnsrare::live::loader::CaptureError {
         self.capture
             .test_run(frame)
             .expect_err("the kernel should refuse this frame")
@@ -179,7 +177,7 @@ impl Probe {
     }
 
     /// Current counters.
-    pub fn counters(&self) -> KernelCounters {
+    pub fn counters(&self) -> CaptureCounters {
         self.counters.read().expect("reading counters")
     }
 }

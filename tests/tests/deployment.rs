@@ -54,7 +54,11 @@ fn installed_unit_verifies_and_config_is_written_once() {
     );
     // The shipped configuration is valid as it is (all commented out).
     let shipped = root.path().join("shipped.toml");
-    std::fs::write(&shipped, dnsrare::install::CONFIG).expect("write");
+    std::fs::write(
+        &shipped,
+        include_str!("../../capture-user/data/dnsrare.toml"),
+    )
+    .expect("write");
     let out = Command::new(dnsrare_bin())
         .args(["run", "--config"])
         .arg(&shipped)

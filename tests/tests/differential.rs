@@ -8,7 +8,10 @@
 use std::path::Path;
 
 use capture_common::DnsEvent;
-use dnsrare::{packet::PacketParser, pcap::Link, stats::KernelCounters};
+use dnsrare_core::{
+    ingest::{frame_parser_twin::FrameParser, pcap::Link},
+    model::capture::CaptureCounters,
+};
 use dnsrare_tests::{Probe, shared_data, workspace_root};
 use traffic::{
     dns,
@@ -39,11 +42,11 @@ impl Checker {
         }
         self.frames += 1;
         let run = self.probe.run(frame);
-        let mut parser = PacketParser::new();
+        let mut parser = FrameParser::new();
         let mut events = Vec::new();
         parser.parse(Link::Ethernet, frame, 0, |e| events.push(*e));
         let user = parser.counters();
-        let kernel = KernelCounters {
+        let kernel = CaptureCounters {
             lost: 0,
             ..run.counters
         };
@@ -146,8 +149,8 @@ fn xdp_and_userspace_parsers_agree_on_real_captures_and_fuzz_corpus() {
     if let Some(data) = shared_data("xdp_and_userspace_parsers_agree_on_real_captures") {
         for entry in std::fs::read_dir(data.join("pcaps")).expect("pcaps directory") {
             let path = entry.expect("entry").path();
-            let mut totals = dnsrare::pcap::FileTotals::default();
-            dnsrare::pcap::read_frames(&path, &mut totals, |f| {
+            let mut totals = dnsrare_core::ingest::pcap::FileTotals::default();
+            dnsrare_core::ingest::pcap::read_frames(&path, &mut totals, |f| {
                 if f.link == Link::Ethernet {
                     checker.check(f.data, &path.display().to_string());
                 }

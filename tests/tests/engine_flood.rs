@@ -8,9 +8,10 @@ use std::{
 };
 
 use capture_common::EventKind;
-use dnsrare::{
+use dnsrare_core::{
     engine::{Engine, EngineConfig},
-    observation::{HostAddr, Observation},
+    ingest::observation::Observation,
+    model::host::HostAddr,
 };
 use dnsrare_tests::Daemon;
 use traffic::{dns, frame::Frame, netns::Lab, sender::RawSender};

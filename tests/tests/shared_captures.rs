@@ -6,10 +6,12 @@
 use std::collections::BTreeMap;
 
 use capture_common::EventKind;
-use dnsrare::{
-    name,
-    pcap::{FileTotals, Link, read_frames},
-    stats::KernelCounters,
+use dnsrare_core::{
+    ingest::{
+        name,
+        pcap::{FileTotals, Link, read_frames},
+    },
+    model::capture::CaptureCounters,
 };
 use dnsrare_tests::{Probe, shared_data};
 
@@ -96,7 +98,7 @@ fn shared_captures_through_the_xdp_program() {
         assert_eq!(totals.frames, expected.frames, "{}: frames", expected.file);
         assert_eq!(
             got,
-            KernelCounters {
+            CaptureCounters {
                 packets: expected.frames,
                 queries: expected.queries,
                 responses: expected.responses,

@@ -4,10 +4,10 @@
 use std::net::{IpAddr, SocketAddr};
 
 use capture_common::{DnsEvent, EventKind, FAMILY_IPV4, FAMILY_IPV6, ParseError, TRANSPORT_UDP};
-use dnsrare::{
-    capture::{LoadOptions, Mode},
-    name,
-    stats::{KernelCounters, ParseErrorCounts},
+use dnsrare::live::loader::{LoadOptions, Mode};
+use dnsrare_core::{
+    ingest::name,
+    model::capture::{CaptureCounters, ParseErrorCounts},
 };
 use dnsrare_tests::{Probe, ProbeRun};
 use traffic::{
@@ -30,26 +30,26 @@ fn query_frame(name: &str) -> Frame {
     )
 }
 
-fn one_query() -> KernelCounters {
-    KernelCounters {
+fn one_query() -> CaptureCounters {
+    CaptureCounters {
         packets: 1,
         queries: 1,
         ..Default::default()
     }
 }
 
-fn ignored() -> KernelCounters {
-    KernelCounters {
+fn ignored() -> CaptureCounters {
+    CaptureCounters {
         packets: 1,
         ignored: 1,
         ..Default::default()
     }
 }
 
-fn parse_error(reason: ParseError) -> KernelCounters {
+fn parse_error(reason: ParseError) -> CaptureCounters {
     let mut parse_errors = ParseErrorCounts::default();
     *parse_errors.get_mut(reason) = 1;
-    KernelCounters {
+    CaptureCounters {
         packets: 1,
         parse_errors,
         ..Default::default()
@@ -72,7 +72,7 @@ fn assert_query(run: &ProbeRun, name: &str) -> DnsEvent {
     e
 }
 
-fn assert_nothing(run: &ProbeRun, counters: KernelCounters) {
+fn assert_nothing(run: &ProbeRun, counters: CaptureCounters) {
     assert_eq!(run.action, XDP_PASS);
     assert_eq!(run.counters, counters);
     assert!(
@@ -204,7 +204,7 @@ fn responses_are_not_queries() {
     assert_eq!(run.action, XDP_PASS);
     assert_eq!(
         run.counters,
-        KernelCounters {
+        CaptureCounters {
             packets: 1,
             responses: 1,
             ..Default::default()

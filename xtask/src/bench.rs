@@ -27,7 +27,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::{cmd, ebpf, setup};
+use crate::{cmd, setup};
 
 /// Which parts to run.
 #[derive(clap::Args, Debug)]
@@ -83,7 +83,6 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     if wants("offline") {
         install_tools()?;
     }
-    ebpf::build(root)?;
     cmd::run(cmd::cargo(root).args([
         "build",
         "--release",

@@ -7,8 +7,6 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 
-use crate::ebpf;
-
 /// Runs `cmd` with inherited stdio; an error names the command and status.
 pub fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: {}", describe(cmd));
@@ -28,10 +26,9 @@ pub fn cargo(root: &Path) -> Command {
     cmd
 }
 
-/// Builds the eBPF object and the `dnsrare` binary that embeds it; returns
-/// the binary's path.
+/// Builds the `dnsrare` binary (its build script builds the XDP program it
+/// embeds); returns the binary's path.
 pub fn build_dnsrare(root: &Path, release: bool) -> Result<PathBuf> {
-    ebpf::build(root)?;
     let mut build = cargo(root);
     build.args(["build", "--package", "capture-user", "--bin", "dnsrare"]);
     if release {

@@ -1,12 +1,9 @@
-//! `cargo xtask build-ebpf`: builds the XDP program for bpfel-unknown-none
-//! with Debian's rustc (1.96, LLVM 22), which ships the library source that
-//! `-Z build-std=core` needs (TOOLCHAIN.md). The object lands at
-//! [`object_path`], where `capture-user`'s build script embeds it.
+//! Lints the eBPF crate: `cargo clippy` for `bpfel-unknown-none` with
+//! Debian's toolchain (rustc 1.96 with its library source and clippy), as
+//! aya lints its own eBPF crates. The XDP program itself is built by
+//! `capture-user/build.rs`.
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-};
+use std::{path::Path, process::Command};
 
 use anyhow::{Context, Result};
 
@@ -16,30 +13,22 @@ const TARGET: &str = "bpfel-unknown-none";
 const DEBIAN_CARGO: &str = "/usr/bin/cargo";
 const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
 
-/// Where the built object is; `capture-user/build.rs` reads the same path.
-pub fn object_path(root: &Path) -> PathBuf {
-    root.join("target/ebpf")
-        .join(TARGET)
-        .join("release/capture-ebpf")
-}
-
-/// Builds the XDP program and returns the object's path.
-pub fn build(root: &Path) -> Result<PathBuf> {
-    let mut build = Command::new(DEBIAN_CARGO);
-    build
-        .current_dir(root.join("capture-ebpf"))
-        .args(["build", "--package", "capture-ebpf", "--bins", "--release"])
+/// Runs clippy on `capture-ebpf` with warnings denied.
+pub fn clippy(root: &Path) -> Result<()> {
+    let mut lint = Command::new(DEBIAN_CARGO);
+    lint.current_dir(root.join("capture-ebpf"))
+        .args(["clippy", "--package", "capture-ebpf", "--bins", "--release"])
         .args(["--target", TARGET, "-Z", "build-std=core"])
         .arg("--target-dir")
-        .arg(root.join("target/ebpf"))
+        .arg(root.join("target/ebpf-clippy"))
+        .args(["--", "-D", "warnings"])
         // Debian's rustc is a stable release; build-std needs the bootstrap
         // switch. Only this child sees it.
         .env("RUSTC_BOOTSTRAP", "1")
         .env("RUSTC", DEBIAN_RUSTC)
-        .env(
-            "CARGO_ENCODED_RUSTFLAGS",
-            ["-Cdebuginfo=2", "-Clink-arg=--btf"].join("\x1f"),
-        );
+        // `cargo clippy` runs the first `cargo-clippy` on PATH: Debian's,
+        // which drives the clippy that matches Debian's rustc.
+        .env("PATH", debian_first_path());
     // The outer cargo points these at rustup's toolchain; the eBPF build
     // must not inherit them (TOOLCHAIN.md).
     for var in [
@@ -52,8 +41,15 @@ pub fn build(root: &Path) -> Result<PathBuf> {
         "CARGO_BUILD_TARGET",
         "RUSTFLAGS",
     ] {
-        build.env_remove(var);
+        lint.env_remove(var);
     }
-    cmd::run(&mut build).context("building the XDP program (run `cargo xtask setup` first?)")?;
-    Ok(object_path(root))
+    cmd::run(&mut lint).context("linting the XDP program (run `cargo xtask setup` first?)")
+}
+
+/// `PATH` with /usr/bin first.
+fn debian_first_path() -> std::ffi::OsString {
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![std::path::PathBuf::from("/usr/bin")];
+    dirs.extend(std::env::split_paths(&rest));
+    std::env::join_paths(dirs).unwrap_or(rest)
 }

@@ -1,5 +1,5 @@
 //! `cargo xtask train-lexical`: trains the lexical randomness model that
-//! `dnsrare` embeds (`capture-user/data/lexical-model.bin`).
+//! `dnsrare` embeds (`capture-core/data/lexical-model.bin`).
 //!
 //! Input: a list of popular domains, `rank,domain` per line after a header
 //! (by default `../shared/data/names/benign_alexa_top10k.csv`, which is read
@@ -19,11 +19,11 @@
 //!    its own training names.
 //!
 //! The file format and the feature arithmetic live in
-//! `capture-user/src/score/lexical/model.rs`, which this file includes with
-//! `#[path]` (xtask must not depend on capture-user), so training and the
+//! `capture-core/src/score/lexical/model.rs`, which this file includes with
+//! `#[path]` (the model file is all xtask needs of the core), so training and the
 //! runtime scorer cannot disagree.
 
-#[path = "../../capture-user/src/score/lexical/model.rs"]
+#[path = "../../capture-core/src/score/lexical/model.rs"]
 mod model;
 
 use std::{
@@ -41,7 +41,7 @@ pub struct TrainArgs {
     /// [default: ../shared/data/names/benign_alexa_top10k.csv].
     #[arg(long)]
     input: Option<PathBuf>,
-    /// Where to write the model [default: capture-user/data/lexical-model.bin].
+    /// Where to write the model [default: capture-core/data/lexical-model.bin].
     #[arg(long)]
     output: Option<PathBuf>,
 }
@@ -74,7 +74,7 @@ pub fn train(root: &Path, args: &TrainArgs) -> Result<()> {
     let output = args
         .output
         .clone()
-        .unwrap_or_else(|| root.join("capture-user/data/lexical-model.bin"));
+        .unwrap_or_else(|| root.join("capture-core/data/lexical-model.bin"));
     let labels = read_labels(&input)?;
     eprintln!(
         "xtask: {} distinct labels from {}",

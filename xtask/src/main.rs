@@ -1,6 +1,7 @@
 //! `cargo xtask …`: everything that is not the `dnsrare` binary itself —
-//! installing the eBPF toolchain, building the XDP program with Debian's
-//! rustc, running every test, and the demo.
+//! installing the eBPF toolchain (which `capture-user/build.rs` uses to
+//! build the XDP program), running every check and test, the demo, the
+//! evaluation, benchmarks and fuzzing.
 
 mod bench;
 mod cmd;
@@ -28,8 +29,6 @@ struct Cli {
 enum Task {
     /// Install the eBPF toolchain (Debian rustc, LLVM 22, bpf-linker); idempotent.
     Setup,
-    /// Build the XDP program with Debian's rustc.
-    BuildEbpf,
     /// Set up, build, then run the daemon: `cargo xtask run -- --iface IF`.
     Run {
         /// Arguments for `dnsrare run` (at least `--iface IF`).
@@ -41,7 +40,7 @@ enum Task {
     /// Set up, build, then run the daemon on a veth pair in a fresh network
     /// namespace, replay generated traffic into it and print the report.
     Demo,
-    /// Train the lexical randomness model (capture-user/data/lexical-model.bin).
+    /// Train the lexical randomness model (capture-core/data/lexical-model.bin).
     TrainLexical(lexical::TrainArgs),
     /// Generate a gateway capture (pcap) with its ground truth (JSON).
     Gen(r#gen::GenArgs),
@@ -59,7 +58,6 @@ fn main() -> Result<()> {
     let root = workspace_root();
     match Cli::parse().task {
         Task::Setup => setup::run(),
-        Task::BuildEbpf => ebpf::build(&root).map(drop),
         Task::Run { args } => {
             setup::run()?;
             let bin = cmd::build_dnsrare(&root, true)?;
@@ -74,7 +72,7 @@ fn main() -> Result<()> {
         Task::Fuzz(args) => fuzz::run(&root, &args),
         Task::Bench(args) => bench::run(&root, &args),
         Task::Eval => {
-            ebpf::build(&root)?;
+            setup::run()?;
             cmd::run(cmd::cargo(&root).args([
                 "run",
                 "--release",

@@ -15,6 +15,7 @@ const PACKAGES: &[&str] = &[
     "cargo-web",
     "rust-web-src",
     "llvm-22-dev",
+    "rust-web-clippy",
     "iproute2",
 ];
 

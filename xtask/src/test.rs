@@ -1,12 +1,17 @@
-//! `cargo xtask test`: set up, build, then every check and test — format,
-//! clippy with warnings denied, and the whole test suite, including the
-//! tests that load the XDP program and build network namespaces (root).
+//! `cargo xtask test`: every check and test, in two tiers.
+//!
+//! 1. The fast tier: `dnsrare-core`'s tests, which need no kernel, no root
+//!    and no eBPF toolchain (they run before `setup`, so on a fresh machine
+//!    they prove it).
+//! 2. Set up, then format, clippy with warnings denied (the eBPF crate too,
+//!    with Debian's toolchain), and the whole test suite, including the
+//!    tests that load the XDP program and build network namespaces (root).
 
 use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use crate::{cmd, setup};
+use crate::{cmd, ebpf, setup};
 
 /// Runs every check and test.
 pub fn run(root: &Path) -> Result<()> {
@@ -15,10 +20,12 @@ pub fn run(root: &Path) -> Result<()> {
             "cargo xtask test needs root: its tests load XDP programs and create network namespaces"
         );
     }
+    cmd::run(cmd::cargo(root).args(["test", "--package", "dnsrare-core"]))?;
     setup::run()?;
     let bin = cmd::build_dnsrare(root, false)?;
     cmd::run(cmd::cargo(root).args(["fmt", "--all", "--", "--check"]))?;
     cmd::run(cmd::cargo(root).args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+    ebpf::clippy(root)?;
     // Unit, integration and doc tests of every crate but the eBPF one
     // (which only builds for BPF); benches are built by clippy above and
     // run by `cargo xtask bench`.

@@ -30,12 +30,12 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use capture_common::EventKind;
-use dnsrare::{
+use dnsrare_benches::capture_bench::emit;
+use dnsrare_core::ingest::{
+    frame_parser_twin::FrameParser,
     observation::EventDecoder,
-    packet::PacketParser,
     pcap::{self, FileTotals},
 };
-use dnsrare_benches::capture_bench::emit;
 use serde_json::json;
 use traffic::scenario::{self, ScenarioConfig};
 
@@ -287,7 +287,7 @@ struct Verdict {
 
 fn compare(pcap_file: &Path) -> Result<Comparison> {
     // dnsrare's side: the library path of `dnsrare pcap`.
-    let mut parser = PacketParser::new();
+    let mut parser = FrameParser::new();
     let mut decoder = EventDecoder::new(0);
     let mut verdicts: Vec<Verdict> = Vec::new();
     let mut totals = FileTotals::default();
@@ -418,8 +418,8 @@ fn which(tool: &str) -> Option<PathBuf> {
 }
 
 /// How an Ethernet frame is wrapped, for the encapsulation counts.
-fn wrapping(link: dnsrare::pcap::Link, data: &[u8]) -> &'static str {
-    if link != dnsrare::pcap::Link::Ethernet {
+fn wrapping(link: pcap::Link, data: &[u8]) -> &'static str {
+    if link != pcap::Link::Ethernet {
         return "non-Ethernet";
     }
     match data.get(12..14) {

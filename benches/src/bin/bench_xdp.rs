@@ -18,7 +18,7 @@
 //! prints JSON lines.
 
 use anyhow::{Context, Result, bail};
-use dnsrare::capture::{Capture, LoadOptions, Mode};
+use dnsrare::live::loader::{Capture, LoadOptions, Mode};
 use dnsrare_benches::capture_bench::{
     MAIN_PROGRAM, PASS_PROGRAM, emit, name_of_len, non_dns_frame, query_frame,
 };

@@ -1,0 +1,592 @@
+//! The counting engine: share-nothing shards, each owning the registered
+//! domains whose hash falls to it (so every per-domain figure is exact and
+//! local), fed in batches over crossbeam channels.
+//!
+//! Data flows one way: producers (the ring-buffer drain, the pcap reader)
+//! hand [`Observation`]s to a [`Dispatcher`], which hashes each name once,
+//! finds its registered domain and appends it to that shard's [`Batch`];
+//! each shard worker owns its [`state::ShardState`] outright, so counting
+//! takes no locks. Batches come back to the producer for reuse, so steady
+//! ingest allocates nothing per event. Queries travel down the same
+//! channels, so a shard answers after every batch sent before the query;
+//! the answers are merged here.
+
+pub mod batch;
+pub mod chunked;
+pub mod domain;
+pub mod hll;
+pub mod report;
+pub mod snapshot;
+pub mod state;
+pub mod view;
+
+use std::{collections::HashMap, hash::BuildHasher, sync::Arc, thread::JoinHandle};
+
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use thiserror::Error;
+
+use crate::{
+    ingest::observation::Observation,
+    model::{
+        host::HostAddr,
+        query::{ReportQuery, Sort},
+        report::{DomainRow, FoldedRow, HostRow, HostsReply, Row},
+        status::ShardSize,
+    },
+    score::lists::Lists,
+};
+use batch::{Batch, Item};
+use state::{Limits, ShardData, ShardState};
+use view::{HostPartial, HostScores, ScoreContext};
+
+/// Observations per batch handed to a shard.
+pub const BATCH: usize = 1024;
+/// Batches a shard's channel holds before the producer waits.
+const CHANNEL_BATCHES: usize = 64;
+/// Seed of the name hash; fixed so that snapshots and shards agree.
+const HASH_SEED: u64 = 0x646e_7372_6172_6521;
+
+/// The hasher of names, domains and hosts in every table.
+pub type NameHasher = foldhash::fast::FixedState;
+
+/// The engine's hasher (the same in every shard and run).
+pub fn name_hasher() -> NameHasher {
+    foldhash::fast::FixedState::with_seed(HASH_SEED)
+}
+
+/// Errors talking to the shards.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// A shard did not answer: the engine shut down, or the shard failed on
+    /// this request (the daemon's log says why).
+    #[error("shard {0} did not answer (the engine stopped, or the request failed: see the log)")]
+    ShardGone(usize),
+}
+
+/// How the engine is laid out and bounded.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineConfig {
+    /// Number of shards (at least one).
+    pub shards: usize,
+    /// Names per registered domain before new ones fold.
+    pub fold_names: u32,
+    /// Bytes of state for all shards together.
+    pub max_memory: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            shards: 1,
+            fold_names: Limits::default().fold_names,
+            max_memory: Limits::default().budget_bytes,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The limits of each shard: the memory budget is split evenly; the
+    /// fold limit applies as is, since a domain lives in one shard.
+    pub fn shard_limits(&self) -> Limits {
+        Limits {
+            fold_names: self.fold_names,
+            budget_bytes: self.max_memory / self.shards.max(1),
+        }
+    }
+}
+
+/// A message to one shard.
+pub(crate) enum ShardMsg {
+    /// Count these.
+    Batch(Batch),
+    /// Size, hosts and exploded domains in one answer.
+    Overview { reply: Sender<view::Overview> },
+    /// Name rows for a report.
+    Names {
+        context: Arc<ScoreContext>,
+        query: ReportQuery,
+        reply: Sender<Vec<Row>>,
+    },
+    /// Suspicious names per host.
+    HostScores {
+        context: Arc<ScoreContext>,
+        query: ReportQuery,
+        reply: Sender<Vec<HostScores>>,
+    },
+    /// Domain rows.
+    Domains {
+        context: Arc<ScoreContext>,
+        query: ReportQuery,
+        reply: Sender<Vec<DomainRow>>,
+    },
+    /// Who asked for `name` (only the owning shard has it).
+    Hosts {
+        name: String,
+        reply: Sender<Option<HostsReply>>,
+    },
+    /// Sizes and totals.
+    Size { reply: Sender<ShardSize> },
+    /// A copy of everything counted, for a snapshot.
+    Snapshot { reply: Sender<ShardData> },
+}
+
+/// Every shard's overview, merged.
+#[derive(Clone, Debug, Default)]
+pub struct EngineOverview {
+    /// Each shard's size, in shard order.
+    pub sizes: Vec<ShardSize>,
+    /// Every host with its counts over all shards (a host asks names in
+    /// several).
+    pub hosts: HashMap<HostAddr, HostPartial>,
+    /// Every exploded domain, most folded queries first.
+    pub folded: Vec<FoldedRow>,
+}
+
+impl EngineOverview {
+    /// The network-wide context names are scored in.
+    pub fn context(&self) -> ScoreContext {
+        ScoreContext {
+            network_hosts: self.hosts.len() as u64,
+            host_random_nx: self
+                .hosts
+                .values()
+                .filter(|h| h.random_nx_names > 0)
+                .map(|h| (h.addr, h.random_nx_names))
+                .collect(),
+        }
+    }
+
+    /// Queries counted, all shards.
+    pub fn counted(&self) -> u64 {
+        self.sizes.iter().map(|s| s.totals.queries).sum()
+    }
+}
+
+/// The running shards.
+pub struct Engine {
+    senders: Vec<Sender<ShardMsg>>,
+    workers: Vec<JoinHandle<()>>,
+    recycled: Receiver<Batch>,
+    hasher: NameHasher,
+}
+
+impl Engine {
+    /// Starts the shards, empty or holding `restored` (one `ShardData` per
+    /// shard, from a snapshot; its length decides the shard count); names
+    /// are marked against `lists`.
+    pub fn start(
+        config: &EngineConfig,
+        restored: Option<Vec<ShardData>>,
+        lists: Arc<Lists>,
+    ) -> Self {
+        let hasher = name_hasher();
+        let shards = restored.as_ref().map_or(config.shards.max(1), Vec::len);
+        let limits = EngineConfig { shards, ..*config }.shard_limits();
+        let mut restored = restored.map(Vec::into_iter);
+        let (recycle, recycled) = unbounded();
+        let mut senders = Vec::with_capacity(shards);
+        let mut workers = Vec::with_capacity(shards);
+        for index in 0..shards {
+            let (tx, rx) = bounded(CHANNEL_BATCHES);
+            let state = match restored.as_mut().and_then(Iterator::next) {
+                Some(data) => {
+                    ShardState::from_data(data, limits, hasher.clone(), Arc::clone(&lists))
+                }
+                None => ShardState::new(limits, hasher.clone(), Arc::clone(&lists)),
+            };
+            let recycle = recycle.clone();
+            senders.push(tx);
+            workers.push(
+                std::thread::Builder::new()
+                    .name(format!("dnsrare-shard-{index}"))
+                    .spawn(move || run_shard(state, rx, recycle))
+                    .expect("spawning a shard thread"),
+            );
+        }
+        Self {
+            senders,
+            workers,
+            recycled,
+            hasher,
+        }
+    }
+
+    /// Number of shards.
+    pub fn shards(&self) -> usize {
+        self.senders.len()
+    }
+
+    /// A producer-side handle that batches observations per shard.
+    pub fn dispatcher(&self) -> Dispatcher {
+        Dispatcher {
+            senders: self.senders.clone(),
+            pending: (0..self.senders.len())
+                .map(|_| Batch::with_capacity(BATCH))
+                .collect(),
+            recycled: self.recycled.clone(),
+            hasher: self.hasher.clone(),
+        }
+    }
+
+    /// A handle for queries; cheap to clone, usable from any thread.
+    pub fn querier(&self) -> Querier {
+        Querier {
+            senders: self.senders.clone(),
+            hasher: self.hasher.clone(),
+        }
+    }
+
+    /// Closes the channels and waits for every shard to finish what it was
+    /// sent. Every [`Dispatcher`] and [`Querier`] must be dropped first.
+    pub fn shutdown(self) {
+        drop(self.senders);
+        for worker in self.workers {
+            // A panicking shard has already printed its panic.
+            let _ = worker.join();
+        }
+    }
+}
+
+/// Names or rings scored per idle step, between checks for new messages.
+const IDLE_SCORING: usize = 256;
+
+fn run_shard(mut state: ShardState, rx: Receiver<ShardMsg>, recycle: Sender<Batch>) {
+    loop {
+        // Score new names and rings while idle; block once all are scored.
+        let msg = match rx.try_recv() {
+            Ok(msg) => msg,
+            Err(crossbeam_channel::TryRecvError::Empty) => {
+                if state.refresh_scores(IDLE_SCORING) {
+                    continue;
+                }
+                match rx.recv() {
+                    Ok(msg) => msg,
+                    Err(_) => return,
+                }
+            }
+            Err(crossbeam_channel::TryRecvError::Disconnected) => return,
+        };
+        // A bug must not stop the counting: a message whose handling panics
+        // is dropped (its asker sees the shard fail to answer), the panic is
+        // logged, and the shard goes on with the next one.
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handle(&mut state, msg, &recycle)
+        }));
+        if handled.is_err() {
+            log::error!("a shard failed on one message and dropped it (see the panic above)");
+        }
+    }
+}
+
+/// Handles one message on a shard.
+fn handle(state: &mut ShardState, msg: ShardMsg, recycle: &Sender<Batch>) {
+    match msg {
+        ShardMsg::Batch(mut batch) => {
+            for (item, name) in batch.iter() {
+                state.count(item, name);
+            }
+            state.update_pressure();
+            batch.clear();
+            // The producer may be gone at shutdown; the batch then drops.
+            let _ = recycle.send(batch);
+        }
+        ShardMsg::Overview { reply } => {
+            let _ = reply.send(view::overview(state));
+        }
+        ShardMsg::Names {
+            context,
+            query,
+            reply,
+        } => {
+            state.refresh_scores(usize::MAX);
+            let _ = reply.send(view::name_rows(state, &context, &query));
+        }
+        ShardMsg::HostScores {
+            context,
+            query,
+            reply,
+        } => {
+            state.refresh_scores(usize::MAX);
+            let _ = reply.send(view::host_scores(state, &context, &query));
+        }
+        ShardMsg::Domains {
+            context,
+            query,
+            reply,
+        } => {
+            state.refresh_scores(usize::MAX);
+            let _ = reply.send(view::domain_rows(state, &context, &query));
+        }
+        ShardMsg::Hosts { name, reply } => {
+            let _ = reply.send(view::hosts(state, &name));
+        }
+        ShardMsg::Size { reply } => {
+            let _ = reply.send(view::size(state));
+        }
+        ShardMsg::Snapshot { reply } => {
+            let _ = reply.send(state.data().clone());
+        }
+    }
+}
+
+/// The shard that owns names under the registered domain with this hash.
+fn shard_of(domain_hash: u64, shards: usize) -> usize {
+    (domain_hash % shards as u64) as usize
+}
+
+/// Batches observations per shard and sends full batches; owned by one
+/// producer thread.
+pub struct Dispatcher {
+    senders: Vec<Sender<ShardMsg>>,
+    pending: Vec<Batch>,
+    recycled: Receiver<Batch>,
+    hasher: NameHasher,
+}
+
+impl Dispatcher {
+    /// Queues `observation` for its shard, sending the batch when full.
+    pub fn push(&mut self, observation: &Observation<'_>) -> Result<(), EngineError> {
+        let name = observation.name.as_bytes();
+        let domain_offset = domain::registered_domain_offset(observation.name);
+        let name_hash = self.hasher.hash_one(name);
+        let domain_hash = if domain_offset == 0 {
+            name_hash
+        } else {
+            self.hasher.hash_one(&name[domain_offset..])
+        };
+        let shard = shard_of(domain_hash, self.senders.len());
+        self.pending[shard].push(
+            name,
+            Item {
+                name_hash,
+                domain_hash,
+                time_ns: observation.time_ns,
+                host: observation.host,
+                name_start: 0,
+                name_len: 0,
+                domain_offset: domain_offset as u16,
+                qtype: observation.qtype,
+                kind: observation.kind,
+                rcode: observation.rcode,
+            },
+        );
+        if self.pending[shard].len() >= BATCH {
+            self.send(shard)?;
+        }
+        Ok(())
+    }
+
+    /// Sends every partly filled batch.
+    pub fn flush(&mut self) -> Result<(), EngineError> {
+        for shard in 0..self.senders.len() {
+            if !self.pending[shard].is_empty() {
+                self.send(shard)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, shard: usize) -> Result<(), EngineError> {
+        let fresh = self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| Batch::with_capacity(BATCH));
+        let batch = std::mem::replace(&mut self.pending[shard], fresh);
+        self.senders[shard]
+            .send(ShardMsg::Batch(batch))
+            .map_err(|_| EngineError::ShardGone(shard))
+    }
+}
+
+/// Asks the shards and merges their answers.
+#[derive(Clone)]
+pub struct Querier {
+    senders: Vec<Sender<ShardMsg>>,
+    hasher: NameHasher,
+}
+
+impl Querier {
+    /// Every shard's size, hosts and exploded domains, merged: one round
+    /// trip.
+    pub fn overview(&self) -> Result<EngineOverview, EngineError> {
+        let mut merged = EngineOverview::default();
+        for o in self.ask_all(|reply| ShardMsg::Overview { reply })? {
+            merged.sizes.push(o.size);
+            merged.folded.extend(o.folded);
+            for partial in o.hosts {
+                merged
+                    .hosts
+                    .entry(partial.addr)
+                    .and_modify(|m| {
+                        m.queries += partial.queries;
+                        m.names += partial.names;
+                        m.nxdomain += partial.nxdomain;
+                        m.random_nx_names += partial.random_nx_names;
+                    })
+                    .or_insert(partial);
+            }
+        }
+        merged.folded.sort_by(|a, b| {
+            b.folded_queries
+                .cmp(&a.folded_queries)
+                .then_with(|| a.domain.cmp(&b.domain))
+        });
+        Ok(merged)
+    }
+
+    /// The name rows of a report over all shards.
+    pub fn names(
+        &self,
+        context: &Arc<ScoreContext>,
+        query: &ReportQuery,
+    ) -> Result<Vec<Row>, EngineError> {
+        let mut rows: Vec<Row> = self
+            .ask_all(|reply| ShardMsg::Names {
+                context: Arc::clone(context),
+                query: query.clone(),
+                reply,
+            })?
+            .into_iter()
+            .flatten()
+            .collect();
+        rows.sort_by(match query.sort {
+            Sort::Score => view::score_order,
+            Sort::Rare => view::rarest_order,
+        });
+        rows.truncate(query.top);
+        Ok(rows)
+    }
+
+    /// Hosts ranked by how suspicious their names are; `totals` are the
+    /// hosts of the [`EngineOverview`].
+    pub fn host_rows(
+        &self,
+        context: &Arc<ScoreContext>,
+        totals: &HashMap<HostAddr, HostPartial>,
+        query: &ReportQuery,
+    ) -> Result<Vec<HostRow>, EngineError> {
+        let mut merged: HashMap<HostAddr, HostScores> = HashMap::new();
+        for h in self
+            .ask_all(|reply| ShardMsg::HostScores {
+                context: Arc::clone(context),
+                query: query.clone(),
+                reply,
+            })?
+            .into_iter()
+            .flatten()
+        {
+            match merged.get_mut(&h.addr) {
+                Some(m) => {
+                    m.suspicious += h.suspicious;
+                    m.top.extend(h.top);
+                    view::keep_best(&mut m.top);
+                }
+                None => {
+                    merged.insert(h.addr, h);
+                }
+            }
+        }
+        let mut rows: Vec<HostRow> = merged
+            .into_values()
+            .map(|h| {
+                let t = totals.get(&h.addr);
+                // The best name counts whole; every other clearly
+                // suspicious one adds a fifth of its score: many typos do
+                // not make a host look infected, a second C2 channel does.
+                let score = h
+                    .top
+                    .iter()
+                    .enumerate()
+                    .map(|(k, (_, s))| match k {
+                        0 => *s,
+                        _ if *s >= view::CLEARLY_SUSPICIOUS => s * 0.2,
+                        _ => 0.0,
+                    })
+                    .sum::<f32>()
+                    .min(100.0);
+                HostRow {
+                    addr: h.addr.ip(),
+                    score,
+                    queries: t.map_or(0, |t| t.queries),
+                    names: t.map_or(0, |t| t.names),
+                    nxdomain: t.map_or(0, |t| t.nxdomain),
+                    suspicious_names: h.suspicious,
+                    top_names: h.top,
+                }
+            })
+            .filter(|r| r.score >= query.min_score)
+            .collect();
+        rows.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.addr.cmp(&b.addr)));
+        rows.truncate(query.top);
+        Ok(rows)
+    }
+
+    /// Registered domains ranked by their most suspicious name.
+    pub fn domain_rows(
+        &self,
+        context: &Arc<ScoreContext>,
+        query: &ReportQuery,
+    ) -> Result<Vec<DomainRow>, EngineError> {
+        let mut rows: Vec<DomainRow> = self
+            .ask_all(|reply| ShardMsg::Domains {
+                context: Arc::clone(context),
+                query: query.clone(),
+                reply,
+            })?
+            .into_iter()
+            .flatten()
+            .collect();
+        rows.sort_by(view::domain_order);
+        rows.truncate(query.top);
+        Ok(rows)
+    }
+
+    /// Every exploded domain's aggregate row, most folded queries first.
+    pub fn folded(&self) -> Result<Vec<FoldedRow>, EngineError> {
+        Ok(self.overview()?.folded)
+    }
+
+    /// Who asked for `name`; `None` if it was never seen.
+    pub fn hosts(&self, name: &str) -> Result<Option<HostsReply>, EngineError> {
+        let offset = domain::registered_domain_offset(name);
+        let shard = shard_of(
+            self.hasher.hash_one(&name.as_bytes()[offset..]),
+            self.senders.len(),
+        );
+        let (reply, rx) = bounded(1);
+        self.senders[shard]
+            .send(ShardMsg::Hosts {
+                name: name.to_owned(),
+                reply,
+            })
+            .map_err(|_| EngineError::ShardGone(shard))?;
+        rx.recv().map_err(|_| EngineError::ShardGone(shard))
+    }
+
+    /// Sizes of every shard, in shard order.
+    pub fn sizes(&self) -> Result<Vec<ShardSize>, EngineError> {
+        self.ask_all(|reply| ShardMsg::Size { reply })
+    }
+
+    /// A copy of every shard's data, in shard order, for a snapshot.
+    pub fn snapshot(&self) -> Result<Vec<ShardData>, EngineError> {
+        self.ask_all(|reply| ShardMsg::Snapshot { reply })
+    }
+
+    /// Sends one message per shard and collects the replies in shard order.
+    fn ask_all<T>(&self, make: impl Fn(Sender<T>) -> ShardMsg) -> Result<Vec<T>, EngineError> {
+        let mut receivers = Vec::with_capacity(self.senders.len());
+        for (index, sender) in self.senders.iter().enumerate() {
+            let (reply, rx) = bounded(1);
+            sender
+                .send(make(reply))
+                .map_err(|_| EngineError::ShardGone(index))?;
+            receivers.push(rx);
+        }
+        receivers
+            .into_iter()
+            .enumerate()
+            .map(|(index, rx)| rx.recv().map_err(|_| EngineError::ShardGone(index)))
+            .collect()
+    }
+}

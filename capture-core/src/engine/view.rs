@@ -1,0 +1,849 @@
+//! Read-only views of one shard's state: scored and least-queried name
+//! rows, host and domain partials, folded domains, the hosts of a name, the
+//! shard's size. Pure functions of the state, run on the shard's own thread
+//! between batches.
+//!
+//! Scoring a million names must take milliseconds, so every name is first
+//! scored from cached features only (its quantized lexical randomness and
+//! list marks, its pairs' cached beacon scores); only the rows that make
+//! the report are scored again exactly and explained.
+
+use std::{
+    cmp::{Ordering, Reverse},
+    collections::{BinaryHeap, HashMap},
+};
+
+use capture_common::qtype;
+
+use super::state::{PairView, ShardState};
+use crate::{
+    model::{
+        host::HostAddr,
+        query::{ReportQuery, Sort},
+        report::{BeaconRow, DomainRow, FoldedRow, HostCount, HostDetail, HostsReply, Row},
+        score::BeaconScore,
+        status::ShardSize,
+    },
+    score::{
+        beacon,
+        combine::{self, NameSignals, marks},
+        lists::ListKind,
+    },
+};
+
+/// Hosts listed per row.
+const ROW_HOSTS: usize = 10;
+/// Names scoring at least this are listed in their hosts' rows.
+pub const SUSPICIOUS: f32 = 20.0;
+/// Names scoring at least this add to their host's score beyond its best.
+pub const CLEARLY_SUSPICIOUS: f32 = 50.0;
+/// Names listed per host row.
+const HOST_TOP_NAMES: usize = 5;
+
+/// What the network as a whole looks like, merged from every shard before
+/// names are scored.
+#[derive(Clone, Debug, Default)]
+pub struct ScoreContext {
+    /// Distinct hosts on the network.
+    pub network_hosts: u64,
+    /// Per host, distinct random-looking names it asked that got NXDOMAIN,
+    /// all shards (hosts without any are left out).
+    pub host_random_nx: HashMap<HostAddr, u64>,
+}
+
+/// One host as one shard saw it.
+#[derive(Clone, Copy, Debug)]
+pub struct HostPartial {
+    /// The host.
+    pub addr: HostAddr,
+    /// Queries for this shard's domains.
+    pub queries: u64,
+    /// Distinct names among them.
+    pub names: u64,
+    /// NXDOMAIN answers.
+    pub nxdomain: u64,
+    /// Distinct random-looking names it asked that got NXDOMAIN.
+    pub random_nx_names: u64,
+}
+
+/// A host's suspicious names in one shard.
+#[derive(Clone, Debug)]
+pub struct HostScores {
+    /// The host.
+    pub addr: HostAddr,
+    /// Its names scoring at least [`SUSPICIOUS`].
+    pub suspicious: u64,
+    /// Its best names with their scores (at most five).
+    pub top: Vec<(String, f32)>,
+}
+
+/// What one shard knows in summary: its size, its hosts, its exploded
+/// domains (one round trip for everything a report needs first).
+#[derive(Clone, Debug)]
+pub struct Overview {
+    /// Sizes and totals.
+    pub size: ShardSize,
+    /// Every host with its counts.
+    pub hosts: Vec<HostPartial>,
+    /// Exploded domains.
+    pub folded: Vec<FoldedRow>,
+}
+
+/// This shard's overview.
+pub fn overview(state: &ShardState) -> Overview {
+    Overview {
+        size: size(state),
+        hosts: host_partials(state),
+        folded: folded(state),
+    }
+}
+
+/// Lexical randomness (quantized) above which a name counts as random.
+const RANDOM_QUANTIZED: u8 = 128;
+
+/// Every host of this shard, for the network-wide context.
+pub fn host_partials(state: &ShardState) -> Vec<HostPartial> {
+    let mut random_nx: HashMap<HostAddr, u64> = HashMap::new();
+    for (i, e) in state.names() {
+        if e.nxdomain > 0 && e.lexical >= RANDOM_QUANTIZED {
+            for p in state.name_pairs(i) {
+                *random_nx.entry(p.host.addr).or_default() += 1;
+            }
+        }
+    }
+    state
+        .hosts()
+        .map(|h| HostPartial {
+            addr: h.addr,
+            queries: h.queries,
+            names: u64::from(h.names),
+            nxdomain: u64::from(h.nxdomain),
+            random_nx_names: random_nx.get(&h.addr).copied().unwrap_or(0),
+        })
+        .collect()
+}
+
+/// Score order: highest score, then fewest queries, then name.
+pub fn score_order(a: &Row, b: &Row) -> Ordering {
+    b.score
+        .total_cmp(&a.score)
+        .then(a.queries.cmp(&b.queries))
+        .then_with(|| a.name.cmp(&b.name))
+}
+
+/// The least-queried order: fewest queries, then fewest hosts, then name.
+pub fn rarest_order(a: &Row, b: &Row) -> Ordering {
+    a.queries
+        .cmp(&b.queries)
+        .then(a.distinct_hosts.cmp(&b.distinct_hosts))
+        .then_with(|| a.name.cmp(&b.name))
+}
+
+/// The signals of name `i` from cached features; with `exact`, the best
+/// pair's beacon is measured from its arrivals (else its cached score
+/// stands in). Also returns that pair's host.
+fn signals(
+    state: &ShardState,
+    i: u32,
+    ctx: &ScoreContext,
+    exact: bool,
+) -> (NameSignals, Option<HostAddr>) {
+    let e = state.name(i);
+    let d = state.domain_entry(e.domain);
+    let mut host_random_nx = 0;
+    let mut best: Option<(f32, PairView<'_>)> = None;
+    if e.nxdomain > 0 || (state.may_have_rings(i) && e.hosts <= super::state::RING_MAX_HOSTS) {
+        for p in state.name_pairs(i) {
+            if e.nxdomain > 0 {
+                host_random_nx =
+                    host_random_nx.max(ctx.host_random_nx.get(&p.host.addr).copied().unwrap_or(0));
+            }
+            if let Some(score) = state.cached_beacon(&p)
+                && best.is_none_or(|(b, _)| score > b)
+            {
+                best = Some((score, p));
+            }
+        }
+    }
+    let beacon = best.and_then(|(cached, p)| {
+        if exact {
+            beacon::score(&state.arrivals(&p))
+        } else {
+            (cached > 0.0).then_some(BeaconScore {
+                score: cached,
+                period_s: 0.0,
+                jitter: 0.0,
+                beats: 0,
+                missed: 0,
+                skew: 0.0,
+                gaps: 0,
+                extras: 0,
+            })
+        }
+    });
+    let txt_or_null = e.qtypes & (qtype::bit(16) | qtype::bit(10)) != 0;
+    (
+        NameSignals {
+            queries: e.queries,
+            hosts: u64::from(e.hosts),
+            network_hosts: ctx.network_hosts,
+            randomness: f32::from(e.lexical) / 255.0,
+            marks: e.marks,
+            domain_names: d.names,
+            domain_hosts: d.hosts,
+            responses: e.responses,
+            nxdomain: e.nxdomain,
+            txt_or_null,
+            host_random_nx,
+            beacon,
+        },
+        best.map(|(_, p)| p.host.addr),
+    )
+}
+
+/// A name and its quick score, ordered by score (then index) for the
+/// candidate heap.
+#[derive(Clone, Copy)]
+struct Candidate(f32, u32);
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Candidate {}
+
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
+    }
+}
+
+/// The cheap score of name `i` (cached features only).
+fn quick_score(state: &ShardState, i: u32, ctx: &ScoreContext) -> f32 {
+    combine::evaluate(&signals(state, i, ctx, false).0, false).score
+}
+
+/// Whether name `i` passes the query's time and host filters.
+fn passes(state: &ShardState, i: u32, q: &ReportQuery, host: Option<HostAddr>) -> bool {
+    state.name(i).last_seen >= q.since_ns.unwrap_or(0)
+        && host.is_none_or(|h| state.name_pairs(i).any(|p| p.host.addr == h))
+}
+
+/// This shard's name rows for `q`: the best `q.top` by score (at most
+/// `q.per_domain` per registered domain) or the `q.top` least queried.
+pub fn name_rows(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Vec<Row> {
+    if q.top == 0 {
+        return Vec::new();
+    }
+    let host = q.host.map(HostAddr::from);
+    let wanted = |i: u32| passes(state, i, q, host);
+    match q.sort {
+        Sort::Rare => {
+            let key = |i: u32| {
+                let e = state.name(i);
+                (e.queries, e.hosts)
+            };
+            let order = |a: &u32, b: &u32| {
+                key(*a)
+                    .cmp(&key(*b))
+                    .then_with(|| state.name_text(*a).cmp(state.name_text(*b)))
+            };
+            let mut picked: Vec<u32> = state
+                .names()
+                .map(|(i, _)| i)
+                .filter(|&i| wanted(i))
+                .filter(|&i| q.min_score <= 0.0 || quick_score(state, i, ctx) >= q.min_score)
+                .collect();
+            if picked.len() > q.top {
+                picked.select_nth_unstable_by(q.top - 1, order);
+                picked.truncate(q.top);
+            }
+            picked.sort_unstable_by(order);
+            picked.into_iter().map(|i| row(state, i, ctx)).collect()
+        }
+        Sort::Score => {
+            // The best `pool` names by quick score, in a bounded min-heap:
+            // no allocation in proportion to the names held.
+            let pool = q
+                .top
+                .saturating_mul(10)
+                .saturating_add(1000)
+                .min(state.name_count());
+            let mut heap: BinaryHeap<Reverse<Candidate>> = BinaryHeap::with_capacity(pool + 1);
+            for (i, _) in state.names() {
+                if !wanted(i) {
+                    continue;
+                }
+                let score = quick_score(state, i, ctx);
+                if score < q.min_score {
+                    continue;
+                }
+                if heap.len() >= pool && heap.peek().is_some_and(|Reverse(c)| c.0 >= score) {
+                    continue;
+                }
+                heap.push(Reverse(Candidate(score, i)));
+                if heap.len() > pool {
+                    heap.pop();
+                }
+            }
+            let mut scored: Vec<(f32, u32)> = heap
+                .into_iter()
+                .map(|Reverse(Candidate(s, i))| (s, i))
+                .collect();
+            scored.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let mut rows: Vec<Row> = Vec::new();
+            // Per domain: names shown, the last one's row, and whether the
+            // cap left some out.
+            let mut per_domain: HashMap<u32, (usize, usize, bool)> = HashMap::new();
+            for (_, i) in scored {
+                let domain = state.name(i).domain;
+                let (shown, last_row, capped) =
+                    per_domain.entry(domain).or_insert((0, usize::MAX, false));
+                if q.per_domain > 0 && *shown >= q.per_domain {
+                    *capped = true;
+                    continue;
+                }
+                if rows.len() >= q.top {
+                    continue;
+                }
+                *shown += 1;
+                *last_row = rows.len();
+                rows.push(row(state, i, ctx));
+            }
+            for (domain, (shown, last_row, capped)) in per_domain {
+                if capped {
+                    let names = u64::from(state.domain_entry(domain).names);
+                    rows[last_row].more_in_domain = names.saturating_sub(shown as u64);
+                }
+            }
+            // The exact score can differ from the quick one by the beacon.
+            rows.retain(|r| r.score >= q.min_score);
+            rows.sort_by(score_order);
+            rows
+        }
+    }
+}
+
+/// The full, explained row of name `i`.
+pub fn row(state: &ShardState, i: u32, ctx: &ScoreContext) -> Row {
+    let e = state.name(i);
+    let (signals, beacon_host) = signals(state, i, ctx, true);
+    let scored = combine::evaluate(&signals, true);
+    let mut hosts: Vec<HostCount> = state
+        .name_pairs(i)
+        .map(|p| HostCount {
+            addr: p.host.addr.ip(),
+            queries: p.queries,
+        })
+        .collect();
+    hosts.sort_by(|a, b| b.queries.cmp(&a.queries).then(a.addr.cmp(&b.addr)));
+    hosts.truncate(ROW_HOSTS);
+    let lists = [
+        (marks::CDN, ListKind::CdnCloud),
+        (marks::DYNAMIC_DNS, ListKind::DynamicDns),
+        (marks::IP_LOOKUP, ListKind::IpLookup),
+        (marks::WATCH, ListKind::Watch),
+    ]
+    .iter()
+    .filter(|(bit, _)| e.marks & bit != 0)
+    .map(|(_, kind)| kind.name().to_owned())
+    .collect();
+    let d = state.domain_entry(e.domain);
+    Row {
+        name: state.name_text(i).to_owned(),
+        domain: state.domain_text(e.domain).to_owned(),
+        score: scored.score,
+        queries: e.queries,
+        distinct_hosts: u64::from(e.hosts),
+        network_hosts: ctx.network_hosts,
+        untracked_queries: u64::from(e.untracked),
+        first_seen_ns: e.first_seen,
+        last_seen_ns: e.last_seen,
+        responses: u64::from(e.responses),
+        nxdomain: u64::from(e.nxdomain),
+        qtypes: qtype::names(e.qtypes).map(str::to_owned).collect(),
+        randomness: signals.randomness,
+        lists,
+        domain_names: u64::from(d.names),
+        domain_hosts: u64::from(d.hosts),
+        beacon: signals
+            .beacon
+            .zip(beacon_host)
+            .map(|(beacon, host)| BeaconRow {
+                host: host.ip(),
+                beacon,
+            }),
+        explanation: combine::explanation(&scored.parts),
+        parts: scored.parts,
+        more_in_domain: 0,
+        hosts,
+    }
+}
+
+/// Per host, its names scoring at least [`SUSPICIOUS`] in this shard.
+pub fn host_scores(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Vec<HostScores> {
+    let only = q.host.map(HostAddr::from);
+    let mut by_host: HashMap<HostAddr, HostScores> = HashMap::new();
+    for (i, e) in state.names() {
+        if e.last_seen < q.since_ns.unwrap_or(0) {
+            continue;
+        }
+        let score = quick_score(state, i, ctx);
+        if score < SUSPICIOUS {
+            continue;
+        }
+        for p in state.name_pairs(i) {
+            if only.is_some_and(|h| h != p.host.addr) {
+                continue;
+            }
+            let h = by_host.entry(p.host.addr).or_insert_with(|| HostScores {
+                addr: p.host.addr,
+                suspicious: 0,
+                top: Vec::new(),
+            });
+            h.suspicious += 1;
+            h.top.push((state.name_text(i).to_owned(), score));
+            if h.top.len() > 4 * HOST_TOP_NAMES {
+                keep_best(&mut h.top);
+            }
+        }
+    }
+    by_host
+        .into_values()
+        .map(|mut h| {
+            keep_best(&mut h.top);
+            h
+        })
+        .collect()
+}
+
+/// Keeps the five best (name, score) pairs, best first.
+pub fn keep_best(top: &mut Vec<(String, f32)>) {
+    top.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    top.truncate(HOST_TOP_NAMES);
+}
+
+/// One row per registered domain of this shard, with its best name.
+pub fn domain_rows(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Vec<DomainRow> {
+    let mut best: HashMap<u32, (f32, u32)> = HashMap::new();
+    for (i, e) in state.names() {
+        if e.last_seen < q.since_ns.unwrap_or(0) {
+            continue;
+        }
+        let score = quick_score(state, i, ctx);
+        let slot = best.entry(e.domain).or_insert((score, i));
+        if score > slot.0 {
+            *slot = (score, i);
+        }
+    }
+    let mut rows: Vec<DomainRow> = state
+        .domains()
+        .filter(|(d, e)| {
+            best.contains_key(d)
+                || state.domain_fold(*d).is_some() && e.last_seen >= q.since_ns.unwrap_or(0)
+        })
+        .map(|(d, e)| {
+            let (score, top) = best.get(&d).copied().unwrap_or((0.0, u32::MAX));
+            DomainRow {
+                domain: state.domain_text(d).to_owned(),
+                score,
+                top_name: if top == u32::MAX {
+                    String::new()
+                } else {
+                    state.name_text(top).to_owned()
+                },
+                names: u64::from(e.names),
+                folded_names: state.domain_fold(d).map_or(0, |f| f.names.estimate()),
+                hosts: u64::from(e.hosts),
+                queries: e.queries,
+            }
+        })
+        .filter(|r| r.score >= q.min_score)
+        .collect();
+    rows.sort_by(domain_order);
+    rows.truncate(q.top);
+    rows
+}
+
+/// Domain order: highest score, then most names, then name.
+pub fn domain_order(a: &DomainRow, b: &DomainRow) -> Ordering {
+    b.score
+        .total_cmp(&a.score)
+        .then((b.names + b.folded_names).cmp(&(a.names + a.folded_names)))
+        .then_with(|| a.domain.cmp(&b.domain))
+}
+
+/// The aggregate rows of this shard's exploded domains (and overflow).
+pub fn folded(state: &ShardState) -> Vec<FoldedRow> {
+    state
+        .folds()
+        .map(|f| {
+            let domain = state.fold_domain(f).to_owned();
+            let (names_counted, domain_queries, distinct_hosts) = state
+                .lookup_domain(&domain)
+                .filter(|_| !domain.is_empty())
+                .map_or((0, f.queries, 0), |d| {
+                    let e = state.domain_entry(d);
+                    (u64::from(e.names), e.queries, u64::from(e.hosts))
+                });
+            FoldedRow {
+                domain,
+                folded_queries: f.queries,
+                folded_names_estimate: f.names.estimate(),
+                names_counted,
+                domain_queries,
+                distinct_hosts,
+                by_memory: f.by_memory,
+                first_seen_ns: f.first_seen,
+                last_seen_ns: f.last_seen,
+            }
+        })
+        .collect()
+}
+
+/// Who asked for `name`, most queries first, with each host's
+/// periodicity; for an exploded domain's folded names, the hosts that
+/// asked them.
+pub fn hosts(state: &ShardState, name: &str) -> Option<HostsReply> {
+    let Some(i) = state.lookup_name(name) else {
+        let d = state.lookup_domain(name)?;
+        let fold = state.domain_fold(d)?;
+        let mut hosts: Vec<HostDetail> = state
+            .folded_hosts(d)
+            .into_iter()
+            .map(|(h, queries)| HostDetail {
+                addr: h.addr.ip(),
+                queries,
+                first_seen_ns: 0,
+                last_seen_ns: 0,
+                arrivals_ns: Vec::new(),
+                beacon: None,
+            })
+            .collect();
+        sort_details(&mut hosts);
+        return Some(HostsReply {
+            name: name.to_owned(),
+            queries: fold.queries,
+            folded: true,
+            hosts,
+        });
+    };
+    let mut hosts: Vec<HostDetail> = state
+        .name_pairs(i)
+        .map(|p| {
+            let arrivals_ns = state.arrivals(&p);
+            HostDetail {
+                addr: p.host.addr.ip(),
+                queries: p.queries,
+                first_seen_ns: p.first_seen,
+                last_seen_ns: p.last_seen,
+                beacon: beacon::score(&arrivals_ns),
+                arrivals_ns,
+            }
+        })
+        .collect();
+    sort_details(&mut hosts);
+    Some(HostsReply {
+        name: name.to_owned(),
+        queries: state.name(i).queries,
+        folded: false,
+        hosts,
+    })
+}
+
+fn sort_details(hosts: &mut [HostDetail]) {
+    hosts.sort_by(|a, b| b.queries.cmp(&a.queries).then(a.addr.cmp(&b.addr)));
+}
+
+/// Sizes and totals.
+pub fn size(state: &ShardState) -> ShardSize {
+    ShardSize {
+        names: state.name_count() as u64,
+        pairs: state.pair_count() as u64,
+        domains: state.domains().count() as u64,
+        hosts: state.hosts().count() as u64,
+        rings: state.ring_count() as u64,
+        folded_domains: state
+            .domains()
+            .filter(|(d, _)| state.domain_fold(*d).is_some())
+            .count() as u64,
+        memory_bytes: state.memory_bytes() as u64,
+        budget_bytes: state.budget_bytes() as u64,
+        pressure: state.pressure(),
+        totals: state.totals(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{hash::BuildHasher, net::IpAddr, sync::Arc};
+
+    use capture_common::EventKind;
+
+    use super::*;
+    use crate::{
+        engine::{batch::Item, domain::registered_domain_offset, name_hasher, state::Limits},
+        score::lists::Lists,
+    };
+
+    struct Shard(ShardState);
+
+    impl Shard {
+        fn new() -> Self {
+            Self(ShardState::new(
+                Limits::default(),
+                name_hasher(),
+                Arc::new(Lists::embedded()),
+            ))
+        }
+
+        fn ask(&mut self, name: &str, host: &str, t_s: f64, qtype: u16) {
+            let h = name_hasher();
+            let off = registered_domain_offset(name);
+            let item = Item {
+                name_hash: h.hash_one(name.as_bytes()),
+                domain_hash: h.hash_one(&name.as_bytes()[off..]),
+                time_ns: (t_s * 1e9) as u64,
+                host: HostAddr::from(host.parse::<IpAddr>().expect("literal")),
+                name_start: 0,
+                name_len: name.len() as u16,
+                domain_offset: off as u16,
+                qtype,
+                kind: EventKind::Query,
+                rcode: 0,
+            };
+            self.0.count(&item, name.as_bytes());
+        }
+
+        fn answer_nx(&mut self, name: &str, host: &str) {
+            let h = name_hasher();
+            let off = registered_domain_offset(name);
+            let item = Item {
+                name_hash: h.hash_one(name.as_bytes()),
+                domain_hash: h.hash_one(&name.as_bytes()[off..]),
+                time_ns: 1,
+                host: HostAddr::from(host.parse::<IpAddr>().expect("literal")),
+                name_start: 0,
+                name_len: name.len() as u16,
+                domain_offset: off as u16,
+                qtype: 1,
+                kind: EventKind::Response,
+                rcode: 3,
+            };
+            self.0.count(&item, name.as_bytes());
+        }
+
+        fn rows(&mut self, q: &ReportQuery) -> Vec<Row> {
+            self.0.refresh_scores(usize::MAX);
+            let partials = host_partials(&self.0);
+            let ctx = ScoreContext {
+                network_hosts: partials.len() as u64,
+                host_random_nx: partials
+                    .iter()
+                    .map(|p| (p.addr, p.random_nx_names))
+                    .collect(),
+            };
+            name_rows(&self.0, &ctx, q)
+        }
+    }
+
+    /// A background of 50 hosts asking ordinary names.
+    fn background(s: &mut Shard) {
+        for h in 0..50 {
+            for (k, name) in ["www.google.com", "mail.example.org", "news.example.net"]
+                .iter()
+                .enumerate()
+            {
+                s.ask(name, &format!("10.0.1.{h}"), f64::from(h * 3 + k as u32), 1);
+            }
+        }
+    }
+
+    #[test]
+    fn a_beacon_tops_the_report_with_its_period() {
+        let mut s = Shard::new();
+        background(&mut s);
+        for k in 0..40 {
+            s.ask(
+                "update.example.com",
+                "10.0.0.7",
+                1000.0 + f64::from(k) * 612.0,
+                1,
+            );
+            if k % 7 == 2 {
+                // Idle-time scoring in the middle of the beats.
+                s.0.refresh_scores(usize::MAX);
+            }
+        }
+        // Rare but not periodic: the same host, at irregular times.
+        for t in [5.0, 17.0, 400.0, 9000.0, 9001.5, 30_000.0] {
+            s.ask("odd.example.com", "10.0.0.8", t, 1);
+        }
+        let rows = s.rows(&ReportQuery::default());
+        assert_eq!(rows[0].name, "update.example.com");
+        let beacon = rows[0].beacon.as_ref().expect("measured");
+        assert_eq!(beacon.host.to_string(), "10.0.0.7");
+        assert!((beacon.beacon.period_s - 612.0).abs() < 1.0, "{beacon:?}");
+        assert!(
+            rows[0]
+                .explanation
+                .contains("beacon: every 10 min ±1% (40 beats)"),
+            "{}",
+            rows[0].explanation
+        );
+        let odd = rows
+            .iter()
+            .find(|r| r.name == "odd.example.com")
+            .expect("listed");
+        assert!(odd.score < rows[0].score - 20.0);
+        // The quick score (cached features) agrees with the exact one.
+        let i = s.0.lookup_name("update.example.com").expect("counted");
+        let ctx = ScoreContext {
+            network_hosts: rows[0].network_hosts,
+            ..ScoreContext::default()
+        };
+        assert!((quick_score(&s.0, i, &ctx) - rows[0].score).abs() < 1.0);
+    }
+
+    #[test]
+    fn tunnel_outranks_cdn_spread_without_any_list() {
+        let mut s = Shard::new();
+        background(&mut s);
+        // CDN-like: 40 random names under one domain, each asked by many
+        // hosts. Tunnel-like: 40 random names under another, one host.
+        for n in 0..40 {
+            let cdn = format!("d{:x}q7k2v9z3.cdnprovider.example", n * 7919 + 1_000_003);
+            for h in 0..12 {
+                s.ask(&cdn, &format!("10.0.1.{}", (n + h) % 50), 1.0, 1);
+            }
+            let tunnel = format!("x{:x}m3zq8w1r.t.badtunnel.example", n * 104_729 + 77);
+            s.ask(&tunnel, "10.0.0.66", f64::from(n), 16);
+        }
+        let query = ReportQuery {
+            per_domain: 0,
+            top: 80,
+            ..ReportQuery::default()
+        };
+        let rows = s.rows(&query);
+        let rank = |domain: &str| {
+            rows.iter()
+                .position(|r| r.domain == domain)
+                .expect("listed")
+        };
+        let first_cdn = rank("cdnprovider.example");
+        let last_tunnel = rows
+            .iter()
+            .rposition(|r| r.domain == "badtunnel.example")
+            .expect("listed");
+        assert!(
+            last_tunnel < first_cdn,
+            "every tunnel name above every CDN name"
+        );
+        assert!(rank("badtunnel.example") == 0);
+        let cdn_row = &rows[first_cdn];
+        assert!(
+            cdn_row.explanation.contains("infrastructure: 40 names"),
+            "{}",
+            cdn_row.explanation
+        );
+        let tunnel_row = &rows[0];
+        assert!(
+            tunnel_row
+                .explanation
+                .contains("40 names under its domain from 1 host")
+        );
+        assert!(tunnel_row.explanation.contains("TXT/NULL"));
+    }
+
+    #[test]
+    fn per_domain_cap_counts_the_names_left_out() {
+        let mut s = Shard::new();
+        for n in 0..10 {
+            s.ask(&format!("q{n}zx8k.t.tun.example"), "10.0.0.66", 1.0, 16);
+        }
+        let rows = s.rows(&ReportQuery::default());
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows.iter().map(|r| r.more_in_domain).sum::<u64>(), 7);
+        assert_eq!(
+            rows[2].more_in_domain, 7,
+            "counted on the domain's last row shown"
+        );
+    }
+
+    #[test]
+    fn dga_burst_names_carry_their_hosts_nxdomain() {
+        let mut s = Shard::new();
+        background(&mut s);
+        for n in 0..30 {
+            let name = format!("kq{:x}zvxw{}.com", n * 7_777_777 + 12_345, n);
+            s.ask(&name, "10.0.0.9", 100.0 + f64::from(n), 1);
+            s.answer_nx(&name, "10.0.0.9");
+        }
+        let rows = s.rows(&ReportQuery {
+            per_domain: 0,
+            ..ReportQuery::default()
+        });
+        let top = &rows[0];
+        assert_eq!(top.hosts[0].addr.to_string(), "10.0.0.9");
+        assert!(
+            top.explanation.contains("NXDOMAIN 100%"),
+            "{}",
+            top.explanation
+        );
+        assert!(
+            top.explanation
+                .contains("DGA-like host: 30 random names answered NXDOMAIN"),
+            "{}",
+            top.explanation
+        );
+    }
+
+    #[test]
+    fn filters_by_host_time_and_score() {
+        let mut s = Shard::new();
+        background(&mut s);
+        s.ask("late.example.com", "10.0.0.5", 50_000.0, 1);
+        let only = |q: ReportQuery, s: &mut Shard| -> Vec<String> {
+            s.rows(&q).into_iter().map(|r| r.name).collect()
+        };
+        let host: IpAddr = "10.0.0.5".parse().expect("literal");
+        assert_eq!(
+            only(
+                ReportQuery {
+                    host: Some(host),
+                    ..ReportQuery::default()
+                },
+                &mut s
+            ),
+            ["late.example.com"]
+        );
+        assert_eq!(
+            only(
+                ReportQuery {
+                    since_ns: Some(40_000 * 1_000_000_000),
+                    ..ReportQuery::default()
+                },
+                &mut s
+            ),
+            ["late.example.com"]
+        );
+        assert!(
+            only(
+                ReportQuery {
+                    min_score: 99.0,
+                    ..ReportQuery::default()
+                },
+                &mut s
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,73 @@
+//! What a report asks for: its rows (names, hosts, domains), their order
+//! and filters.
+
+use serde::{Deserialize, Serialize};
+
+/// What the rows of a report are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    /// Names, most suspicious first.
+    #[default]
+    Name,
+    /// Hosts, ranked by how suspicious their names are.
+    Host,
+    /// Registered domains, with exploded-subdomain counts.
+    Domain,
+}
+
+/// How name rows are ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Combined suspicion score, highest first.
+    #[default]
+    Score,
+    /// Least queried first (the plain SANS method).
+    Rare,
+}
+
+/// What a report should contain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportQuery {
+    /// Rows wanted.
+    pub top: usize,
+    /// Names, hosts or domains.
+    #[serde(default)]
+    pub view: View,
+    /// Order of name rows.
+    #[serde(default)]
+    pub sort: Sort,
+    /// Only names seen at or after this time (ns since the epoch).
+    #[serde(default)]
+    pub since_ns: Option<u64>,
+    /// Only names this host asked (and, by host, only this host).
+    #[serde(default)]
+    pub host: Option<std::net::IpAddr>,
+    /// Only rows scoring at least this.
+    #[serde(default)]
+    pub min_score: f32,
+    /// Name rows per registered domain, the rest counted in the last shown
+    /// (0: no limit); keeps one tunnel's thousand names from filling the
+    /// report.
+    #[serde(default = "default_per_domain")]
+    pub per_domain: usize,
+}
+
+fn default_per_domain() -> usize {
+    3
+}
+
+impl Default for ReportQuery {
+    fn default() -> Self {
+        Self {
+            top: 50,
+            view: View::default(),
+            sort: Sort::default(),
+            since_ns: None,
+            host: None,
+            min_score: 0.0,
+            per_domain: default_per_domain(),
+        }
+    }
+}

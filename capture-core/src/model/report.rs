@@ -1,0 +1,198 @@
+//! The rows of a report and the answers about one name: what the engine
+//! hands the CLI (as JSON over the socket), the renderers print and tools
+//! read.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    capture::CaptureSummary,
+    query::{Sort, View},
+    score::{BeaconScore, Part},
+};
+
+/// One host's query count for a name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostCount {
+    /// Host address.
+    pub addr: IpAddr,
+    /// Queries from this host.
+    pub queries: u64,
+}
+
+/// The most periodic host of a name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BeaconRow {
+    /// The host.
+    pub host: IpAddr,
+    /// The score and its measurements.
+    #[serde(flatten)]
+    pub beacon: BeaconScore,
+}
+
+/// One name in the report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Lowercase dotted name.
+    pub name: String,
+    /// Its registered domain (ICANN public suffix plus one label).
+    pub domain: String,
+    /// Combined suspicion score, 0..=100.
+    pub score: f32,
+    /// Queries for it.
+    pub queries: u64,
+    /// Distinct hosts that asked (tracked ones).
+    pub distinct_hosts: u64,
+    /// Distinct hosts on the network.
+    pub network_hosts: u64,
+    /// Queries from hosts not tracked because memory was full.
+    pub untracked_queries: u64,
+    /// First query, ns since the UNIX epoch.
+    pub first_seen_ns: u64,
+    /// Last query, ns since the UNIX epoch.
+    pub last_seen_ns: u64,
+    /// Responses seen for it.
+    pub responses: u64,
+    /// NXDOMAIN answers among them.
+    pub nxdomain: u64,
+    /// Query types asked.
+    pub qtypes: Vec<String>,
+    /// Lexical randomness of its labels, 0..=1.
+    pub randomness: f32,
+    /// Lists it is on (`cdn-cloud`, `dynamic-dns`, `ip-lookup`, `watch`).
+    pub lists: Vec<String>,
+    /// Distinct names under its registered domain.
+    pub domain_names: u64,
+    /// Distinct hosts asking names under its registered domain.
+    pub domain_hosts: u64,
+    /// Its most periodic host, when one has enough arrivals to measure.
+    pub beacon: Option<BeaconRow>,
+    /// Why it ranks where it does, part by part.
+    pub parts: Vec<Part>,
+    /// The same as one line.
+    pub explanation: String,
+    /// When `--per-domain` left names of this domain out, on its last row
+    /// shown: how many other names the domain has.
+    pub more_in_domain: u64,
+    /// The hosts that asked, most queries first (at most ten).
+    pub hosts: Vec<HostCount>,
+}
+
+/// One host in the `--by host` view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostRow {
+    /// The host.
+    pub addr: IpAddr,
+    /// How suspicious its names are: its best name's score plus a fifth of
+    /// each other name scoring 50 or more, at most 100.
+    pub score: f32,
+    /// Queries it sent.
+    pub queries: u64,
+    /// Distinct names it asked.
+    pub names: u64,
+    /// NXDOMAIN answers it got.
+    pub nxdomain: u64,
+    /// Its names scoring 20 or more.
+    pub suspicious_names: u64,
+    /// Its most suspicious names with their scores (at most five).
+    pub top_names: Vec<(String, f32)>,
+}
+
+/// One registered domain in the `--by domain` view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DomainRow {
+    /// The registered domain.
+    pub domain: String,
+    /// Its most suspicious name's score.
+    pub score: f32,
+    /// That name.
+    pub top_name: String,
+    /// Distinct names counted one by one.
+    pub names: u64,
+    /// Estimated distinct names folded into its aggregate (exploded).
+    pub folded_names: u64,
+    /// Distinct hosts.
+    pub hosts: u64,
+    /// Queries for any name under it.
+    pub queries: u64,
+}
+
+/// The aggregate row of an exploded domain: names beyond the per-domain
+/// limit (or past the memory budget) are counted here, not one by one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoldedRow {
+    /// The registered domain ("" for the overflow row of domains that could
+    /// not be created because memory was full).
+    pub domain: String,
+    /// Queries for folded names.
+    pub folded_queries: u64,
+    /// Estimated distinct folded names (HyperLogLog, about ±3%).
+    pub folded_names_estimate: u64,
+    /// Names under the domain counted one by one.
+    pub names_counted: u64,
+    /// Queries for any name under the domain.
+    pub domain_queries: u64,
+    /// Distinct hosts that asked for any name under the domain.
+    pub distinct_hosts: u64,
+    /// Folding because memory was full, not because of the domain limit.
+    pub by_memory: bool,
+    /// First folded query.
+    pub first_seen_ns: u64,
+    /// Last folded query.
+    pub last_seen_ns: u64,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Packets seen, queries counted, losses and parse errors.
+    pub capture: CaptureSummary,
+    /// Distinct names counted one by one.
+    pub names: u64,
+    /// Distinct hosts on the network.
+    pub network_hosts: u64,
+    /// What the rows are.
+    pub view: View,
+    /// How name rows are ordered.
+    pub sort: Sort,
+    /// Name rows (the name view).
+    pub rows: Vec<Row>,
+    /// Host rows (the host view).
+    pub hosts: Vec<HostRow>,
+    /// Domain rows (the domain view).
+    pub domains: Vec<DomainRow>,
+    /// Exploded domains, most folded queries first.
+    pub folded: Vec<FoldedRow>,
+}
+
+/// One host's queries for a name, with times.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostDetail {
+    /// Host address.
+    pub addr: IpAddr,
+    /// Queries from this host.
+    pub queries: u64,
+    /// First query from this host, ns since the UNIX epoch.
+    pub first_seen_ns: u64,
+    /// Last query from this host, ns since the UNIX epoch.
+    pub last_seen_ns: u64,
+    /// Its most recent arrival times (at most 64, a second apart or more).
+    pub arrivals_ns: Vec<u64>,
+    /// Their periodicity, when there are enough to measure.
+    pub beacon: Option<BeaconScore>,
+}
+
+/// Answer to `dnsrare hosts NAME`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostsReply {
+    /// The name asked about.
+    pub name: String,
+    /// Queries for it, all hosts.
+    pub queries: u64,
+    /// The name is an exploded domain: the hosts are those that asked for
+    /// its folded names.
+    pub folded: bool,
+    /// Hosts, most queries first.
+    pub hosts: Vec<HostDetail>,
+}

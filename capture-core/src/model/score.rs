@@ -1,0 +1,74 @@
+//! What a score is made of, as rows carry it: the beacon measurement and
+//! the explained parts of a combined score.
+
+use serde::{Deserialize, Serialize};
+
+/// Regularity of one host's queries for one name.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BeaconScore {
+    /// 0..=1, 1 = perfectly periodic with enough beats.
+    pub score: f32,
+    /// The estimated period in seconds.
+    pub period_s: f64,
+    /// Median distance of the beat intervals and extras from the nearest
+    /// multiple of the period, in periods (0 = exact; about 0.2 = random).
+    pub jitter: f32,
+    /// Arrivals used, after collapsing duplicates within a beat (extras
+    /// included).
+    pub beats: u32,
+    /// Estimated missed beats: beat intervals of `k` periods (2 <= k <= 8)
+    /// count `k - 1`.
+    pub missed: u32,
+    /// Bowley skewness of the beat intervals folded onto the period
+    /// (interval / k); 0 when their spread is under 2 % of the period or the
+    /// median equals a quartile (no meaningful shape).
+    pub skew: f32,
+    /// Intervals longer than 8 periods: the beacon was off (or the host
+    /// asleep); not counted as missed beats.
+    pub gaps: u32,
+    /// Arrivals off the grid (queries between beats), not counted as beats.
+    pub extras: u32,
+}
+
+/// Which signal a part comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    /// Few hosts asked.
+    Rare,
+    /// Random-looking labels.
+    RandomLabels,
+    /// Periodic arrivals.
+    Beacon,
+    /// NXDOMAIN answers.
+    Nxdomain,
+    /// The asking host gets many NXDOMAIN answers.
+    DgaHost,
+    /// Many names under one domain from one or two hosts.
+    TunnelDomain,
+    /// Very long labels.
+    LongLabels,
+    /// TXT or NULL queries.
+    TxtOrNull,
+    /// Dynamic-DNS provider.
+    DynamicDns,
+    /// Public-IP lookup service.
+    IpLookup,
+    /// User watch list.
+    Watch,
+    /// Listed CDN/cloud suffix (suppresses).
+    CdnList,
+    /// Many names under the domain asked by many hosts (suppresses).
+    Infrastructure,
+}
+
+/// One signal's contribution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Part {
+    /// The signal.
+    pub signal: Signal,
+    /// Points added (negative for suppression).
+    pub points: f32,
+    /// Why, for people.
+    pub detail: String,
+}

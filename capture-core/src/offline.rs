@@ -1,0 +1,155 @@
+//! The report from capture files, without root or eBPF (`dnsrare pcap`).
+//! Frames go through the userspace twin of the XDP parser
+//! ([`crate::ingest::frame_parser_twin`]), the same event decoder and the
+//! same engine as the live path; timestamps come from the capture.
+
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use thiserror::Error;
+
+use crate::{
+    engine::{self, Engine, EngineConfig, EngineError},
+    ingest::{
+        frame_parser_twin::FrameParser,
+        observation::EventDecoder,
+        pcap::{self, FileTotals, PcapError},
+    },
+    model::{
+        capture::{CaptureCounters, CaptureSummary, ParseErrorCounts},
+        query::ReportQuery,
+        report::Report,
+    },
+    score::lists::Lists,
+};
+
+/// Why an offline run produced no report.
+#[derive(Debug, Error)]
+pub enum OfflineError {
+    /// A capture file cannot be opened at all (nothing was read).
+    #[error("cannot read {path}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The counting engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// How much was read, and how fast.
+#[derive(Clone, Debug, Default)]
+pub struct ReadSummary {
+    /// Files read (wholly or in part).
+    pub files: usize,
+    /// Frames read.
+    pub frames: u64,
+    /// Bytes of capture consumed.
+    pub bytes: u64,
+    /// What the parser counted.
+    pub counters: CaptureCounters,
+    /// Names that did not decode.
+    pub decode_errors: ParseErrorCounts,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// The outcome of `dnsrare pcap`.
+pub struct OfflineRun {
+    /// The report over everything read.
+    pub report: Report,
+    /// What was read.
+    pub read: ReadSummary,
+    /// Files that were damaged: everything before the damage is counted.
+    pub damaged: Vec<PcapError>,
+}
+
+/// Total size of `files` in bytes; an error names the first that cannot be
+/// read.
+pub fn total_bytes(files: &[PathBuf]) -> Result<u64, OfflineError> {
+    let mut total = 0;
+    for f in files {
+        let meta = std::fs::metadata(f).map_err(|source| OfflineError::Open {
+            path: f.clone(),
+            source,
+        })?;
+        total += meta.len();
+    }
+    Ok(total)
+}
+
+/// Frames between two calls of the progress callback.
+pub const PROGRESS_EVERY: u64 = 4096;
+
+/// Reads `files` in order into a fresh engine and answers `report_query`.
+/// A damaged file is reported in [`OfflineRun::damaged`] and reading goes
+/// on with the next one; a file that cannot be opened at all is an error
+/// before anything is read. `progress` is called every
+/// [`PROGRESS_EVERY`] frames with the bytes read so far, all files.
+pub fn run(
+    files: &[PathBuf],
+    engine_config: &EngineConfig,
+    lists: Arc<Lists>,
+    report_query: &ReportQuery,
+    mut progress: impl FnMut(u64),
+) -> Result<OfflineRun, OfflineError> {
+    total_bytes(files)?;
+    let start = Instant::now();
+    let engine = Engine::start(engine_config, None, lists);
+    let mut dispatcher = engine.dispatcher();
+    let mut parser = FrameParser::new();
+    let mut decoder = EventDecoder::new(0);
+    let mut read = ReadSummary::default();
+    let mut damaged = Vec::new();
+    let mut engine_error: Option<EngineError> = None;
+    let mut frames_seen: u64 = 0;
+    for file in files {
+        let mut totals = FileTotals::default();
+        let done_before = read.bytes;
+        let result =
+            pcap::read_frames(file, &mut totals, |frame| {
+                parser.parse(frame.link, frame.data, frame.time_ns, |event| match decoder
+                    .decode(event)
+                {
+                    Ok(observation) => {
+                        if let Err(e) = dispatcher.push(&observation) {
+                            engine_error.get_or_insert(e);
+                        }
+                    }
+                    Err(reason) => *read.decode_errors.get_mut(reason) += 1,
+                });
+                frames_seen += 1;
+                if frames_seen.is_multiple_of(PROGRESS_EVERY) {
+                    progress(done_before + frame.offset);
+                }
+            });
+        read.files += 1;
+        read.frames += totals.frames;
+        read.bytes += totals.bytes;
+        if let Err(e) = result {
+            damaged.push(e);
+        }
+    }
+    if let Some(e) = engine_error {
+        return Err(e.into());
+    }
+    dispatcher.flush()?;
+    read.counters = parser.counters();
+    let querier = engine.querier();
+    let capture = CaptureSummary::new(&read.counters, &read.decode_errors);
+    let report = engine::report::report(&querier, capture, report_query)?;
+    read.elapsed = start.elapsed();
+    drop((dispatcher, querier));
+    engine.shutdown();
+    Ok(OfflineRun {
+        report,
+        read,
+        damaged,
+    })
+}

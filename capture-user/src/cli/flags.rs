@@ -1,0 +1,460 @@
+//! Command-line flags, defined once and turned into validated settings.
+//! The rest of the program never sees raw flags.
+
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use dnsrare::live::{
+    daemon::DaemonConfig,
+    loader::{LoadOptions, Mode},
+};
+use dnsrare_core::{
+    engine::EngineConfig,
+    model::query::{ReportQuery, Sort, View},
+    score::lists::{ListError, ListKind, Lists},
+};
+
+use super::render::Presentation;
+
+/// Default socket path of the daemon.
+pub const DEFAULT_SOCKET: &str = "/run/dnsrare/dnsrare.sock";
+
+/// dnsrare: find the rarest, most suspicious DNS names on your network and
+/// the hosts that asked for them.
+#[derive(Debug, Parser)]
+#[command(name = "dnsrare", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Capture DNS on one or more interfaces and serve reports (needs root).
+    Run(RunArgs),
+    /// Print the rare-name report from the running daemon.
+    Report(ReportArgs),
+    /// Print the same report from pcap/pcapng files (no root, no daemon).
+    Pcap(PcapArgs),
+    /// Print capture counters, engine sizes and the last snapshot.
+    Stats(StatsArgs),
+    /// List the hosts that asked for a name, with counts and times.
+    Hosts(HostsArgs),
+    /// Install the binary, a sandboxed systemd unit and a default
+    /// configuration (needs root).
+    Install(InstallArgs),
+}
+
+/// Flags of `dnsrare install`.
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// Install under this directory instead of / (creates no user).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+}
+
+/// Flags that size the counting engine.
+#[derive(Debug, clap::Args)]
+pub struct EngineArgs {
+    /// Counting shards (default: one per CPU).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub shards: Option<u16>,
+    /// Bound on the counting state (e.g. 64MiB, 1GiB). Past it, new names
+    /// fold into their domain's row; nothing counted is evicted.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_memory)]
+    pub max_memory: u64,
+    /// Distinct names per registered domain before new ones are folded into
+    /// the domain's aggregate row (an "exploded" domain).
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub fold_names: u32,
+}
+
+impl EngineArgs {
+    /// The validated engine settings.
+    pub fn config(&self) -> EngineConfig {
+        let shards = self.shards.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        );
+        EngineConfig {
+            shards,
+            fold_names: self.fold_names,
+            // Per-shard state must stay under 4 GiB (32-bit offsets).
+            max_memory: self.max_memory.min(shards as u64 * (4 << 30)) as usize,
+        }
+    }
+}
+
+/// User name lists added to the shipped ones (see `capture-user/data/`).
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// More CDN/cloud suffixes whose names are infrastructure (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub allow_suffix: Vec<PathBuf>,
+    /// Names or suffixes to flag whenever seen: a watch or deny list
+    /// (repeatable).
+    #[arg(long, visible_alias = "deny", value_name = "FILE")]
+    pub watch: Vec<PathBuf>,
+    /// More dynamic-DNS / free-subdomain provider suffixes (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub dynamic_dns: Vec<PathBuf>,
+    /// More public-IP lookup services (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub ip_lookup: Vec<PathBuf>,
+}
+
+impl ListArgs {
+    /// The shipped lists extended with the user's files; a bad file is an
+    /// error naming the file and line.
+    pub fn lists(&self) -> Result<Arc<Lists>, ListError> {
+        let mut lists = Lists::embedded();
+        for (kind, files) in [
+            (ListKind::CdnCloud, &self.allow_suffix),
+            (ListKind::Watch, &self.watch),
+            (ListKind::DynamicDns, &self.dynamic_dns),
+            (ListKind::IpLookup, &self.ip_lookup),
+        ] {
+            for file in files {
+                lists.extend_from_file(kind, file)?;
+            }
+        }
+        Ok(Arc::new(lists))
+    }
+}
+
+/// Flags of `dnsrare run`. Each can also be set in the configuration file
+/// (`--config`, default /etc/dnsrare/dnsrare.toml) as a key of the same
+/// name; the command line wins.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Configuration file (TOML; keys are these flags' names).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Interface to capture on; repeat for several. Never guessed.
+    #[arg(long = "iface", value_name = "IF")]
+    pub interfaces: Vec<String>,
+    /// Socket to serve reports on.
+    #[arg(long, default_value = DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+    /// gateway: pass every packet on; mirror: drop after counting (SPAN/TAP port).
+    #[arg(long, value_enum, default_value_t = ModeArg::Gateway)]
+    pub mode: ModeArg,
+    /// Ring-buffer size in KiB: a power of two, at least 4.
+    #[arg(long, value_name = "KIB", default_value_t = capture_common::DEFAULT_RING_BYTES / 1024,
+          value_parser = parse_ring_kib)]
+    pub ring_kib: u32,
+    /// Counting engine.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Name lists.
+    #[command(flatten)]
+    pub lists: ListArgs,
+    /// Where snapshots of the counts are kept.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/dnsrare")]
+    pub state_dir: PathBuf,
+    /// Seconds between snapshots (one more is written on SIGTERM/SIGINT).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub snapshot_interval: u64,
+    /// After attaching, switch to this user (name or uid); the state
+    /// directory is handed to it.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Group (name or gid) whose members may query the socket (mode 0660);
+    /// without it only root can (mode 0600).
+    #[arg(long, value_name = "GROUP")]
+    pub socket_group: Option<String>,
+}
+
+/// Why `dnsrare run`'s settings are unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum RunSettingsError {
+    /// No interface given.
+    #[error("no interface to capture on: give --iface IF (or `iface` in the configuration file)")]
+    NoInterface,
+    /// A user list file is bad.
+    #[error(transparent)]
+    List(#[from] ListError),
+}
+
+impl RunArgs {
+    /// The validated daemon settings.
+    pub fn config(&self) -> Result<DaemonConfig, RunSettingsError> {
+        if self.interfaces.is_empty() {
+            return Err(RunSettingsError::NoInterface);
+        }
+        Ok(DaemonConfig {
+            interfaces: self.interfaces.clone(),
+            socket: self.socket.clone(),
+            engine: self.engine.config(),
+            state_dir: self.state_dir.clone(),
+            snapshot_interval: Duration::from_secs(self.snapshot_interval),
+            load: LoadOptions {
+                mode: match self.mode {
+                    ModeArg::Gateway => Mode::Gateway,
+                    ModeArg::Mirror => Mode::Mirror,
+                },
+                ring_bytes: self.ring_kib * 1024,
+            },
+            lists: self.lists.lists()?,
+            user: self.user.clone(),
+            socket_group: self.socket_group.clone(),
+        })
+    }
+}
+
+/// `--mode` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Pass every packet (XDP_PASS).
+    Gateway,
+    /// Drop every packet after counting (XDP_DROP).
+    Mirror,
+}
+
+/// Where to reach the daemon.
+#[derive(Debug, clap::Args)]
+pub struct SocketArg {
+    /// The daemon's socket.
+    #[arg(long, default_value = DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+}
+
+/// What a report shows and how.
+#[derive(Debug, clap::Args)]
+pub struct ReportOptions {
+    /// Rows to show.
+    #[arg(long, default_value_t = 50)]
+    pub top: usize,
+    /// Rows are names, hosts (ranked by their names) or registered domains.
+    #[arg(long = "by", value_enum, default_value_t = ViewArg::Name)]
+    pub view: ViewArg,
+    /// Name rows by suspicion score, or least queried first (the plain
+    /// SANS method).
+    #[arg(long, value_enum, default_value_t = SortArg::Score)]
+    pub sort: SortArg,
+    /// Only names seen since then: a duration ago (`2h`, `30min`) or a time
+    /// (`2026-11-29T08:00:00Z`).
+    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    pub since: Option<u64>,
+    /// Only names this host asked (with --by host: only this host).
+    #[arg(long, value_name = "ADDR")]
+    pub host: Option<std::net::IpAddr>,
+    /// Only rows scoring at least this (0..100).
+    #[arg(long, value_name = "SCORE", default_value_t = 0.0, value_parser = parse_score)]
+    pub min_score: f32,
+    /// Name rows per registered domain; the rest are counted (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub per_domain: usize,
+    /// Print why each row ranks where it does.
+    #[arg(long)]
+    pub explain: bool,
+    /// One JSON object instead of a table.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// CSV, one line per (host, name): score,src,name,count,...
+    #[arg(long)]
+    pub csv: bool,
+}
+
+impl ReportOptions {
+    /// The query sent to the engine.
+    pub fn query(&self) -> ReportQuery {
+        ReportQuery {
+            top: self.top,
+            view: match self.view {
+                ViewArg::Name => View::Name,
+                ViewArg::Host => View::Host,
+                ViewArg::Domain => View::Domain,
+            },
+            sort: match self.sort {
+                SortArg::Score => Sort::Score,
+                SortArg::Rare => Sort::Rare,
+            },
+            since_ns: self.since,
+            host: self.host,
+            min_score: self.min_score,
+            per_domain: self.per_domain,
+        }
+    }
+
+    /// How the table is printed.
+    pub fn presentation(&self) -> Presentation {
+        Presentation {
+            explain: self.explain,
+        }
+    }
+}
+
+/// `--by` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ViewArg {
+    /// Names, most suspicious first.
+    Name,
+    /// Hosts, ranked by how suspicious their names are.
+    Host,
+    /// Registered domains, with exploded-subdomain counts.
+    Domain,
+}
+
+/// `--sort` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SortArg {
+    /// Combined suspicion score, highest first.
+    Score,
+    /// Least queried first (the plain SANS method).
+    Rare,
+}
+
+/// `--min-score`: a finite number.
+fn parse_score(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err("must be a finite number".into())
+    }
+}
+
+/// `--since`: a duration ago or an RFC 3339 time, as ns since the epoch.
+fn parse_since(s: &str) -> Result<u64, String> {
+    let at = match humantime::parse_duration(s) {
+        Ok(ago) => SystemTime::now()
+            .checked_sub(ago)
+            .ok_or_else(|| "too long ago".to_owned())?,
+        Err(_) => humantime::parse_rfc3339_weak(s).map_err(|_| {
+            "use a duration (2h, 30min) or a time (2026-11-29T08:00:00Z)".to_owned()
+        })?,
+    };
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .map_err(|_| "before 1970".to_owned())
+}
+
+/// Flags of `dnsrare report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The daemon's socket.
+    #[command(flatten)]
+    pub socket: SocketArg,
+    /// What to show.
+    #[command(flatten)]
+    pub options: ReportOptions,
+}
+
+/// Flags of `dnsrare pcap`.
+#[derive(Debug, clap::Args)]
+pub struct PcapArgs {
+    /// Capture files (pcap or pcapng), read in order.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// What to show.
+    #[command(flatten)]
+    pub options: ReportOptions,
+    /// Counting engine.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Name lists.
+    #[command(flatten)]
+    pub lists: ListArgs,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Flags of `dnsrare stats`.
+#[derive(Debug, clap::Args)]
+pub struct StatsArgs {
+    /// The daemon's socket.
+    #[command(flatten)]
+    pub socket: SocketArg,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `dnsrare hosts`.
+#[derive(Debug, clap::Args)]
+pub struct HostsArgs {
+    /// The name, as printed in reports.
+    pub name: String,
+    /// The daemon's socket.
+    #[command(flatten)]
+    pub socket: SocketArg,
+    /// One JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_ring_kib(s: &str) -> Result<u32, String> {
+    let kib: u32 = s.parse().map_err(|e| format!("{e}"))?;
+    if kib < 4 || !kib.is_power_of_two() || kib > (1 << 20) {
+        return Err("must be a power of two between 4 and 1048576".into());
+    }
+    Ok(kib)
+}
+
+/// Smallest accepted `--max-memory`.
+const MIN_MEMORY: u64 = 1 << 20;
+/// Largest accepted `--max-memory`.
+const MAX_MEMORY: u64 = 64 << 30;
+
+fn parse_memory(s: &str) -> Result<u64, String> {
+    let bytes = parse_size::Config::new()
+        .with_binary()
+        .parse_size(s)
+        .map_err(|e| format!("{e} (use sizes like 64MiB or 1GiB)"))?;
+    if !(MIN_MEMORY..=MAX_MEMORY).contains(&bytes) {
+        return Err("must be between 1MiB and 64GiB".into());
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes_parse_or_say_why() {
+        assert_eq!(parse_memory("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_memory("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_memory("2G"), Ok(2 << 30));
+        assert!(parse_memory("10KiB").is_err());
+        assert!(parse_memory("lots").is_err());
+    }
+
+    #[test]
+    fn flags_validate() {
+        Cli::command_for_tests().debug_assert();
+        // No interface parses (it may come from the configuration file)
+        // but is refused before anything starts.
+        let Ok(Cli {
+            command: Command::Run(run),
+        }) = Cli::try_parse_from(["dnsrare", "run"])
+        else {
+            panic!("parses");
+        };
+        assert!(matches!(run.config(), Err(RunSettingsError::NoInterface)));
+        assert!(
+            Cli::try_parse_from(["dnsrare", "run", "--iface", "x", "--ring-kib", "3"]).is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["dnsrare", "pcap"]).is_err(),
+            "files are required"
+        );
+    }
+
+    impl Cli {
+        fn command_for_tests() -> clap::Command {
+            <Self as clap::CommandFactory>::command()
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! Printing the report for people (a table, with explanations on request)
+//! and for tools (CSV, one line per host and name), and the answers about
+//! one name. The rows themselves are `dnsrare_core::model::report`.
+
+use std::{io, time::UNIX_EPOCH};
+
+use dnsrare_core::{
+    model::{
+        capture::CaptureSummary,
+        query::{Sort, View},
+        report::{FoldedRow, HostsReply, Report},
+    },
+    score::combine::format_period,
+};
+
+/// How many hosts a table row lists before "+N more".
+const HOSTS_SHOWN: usize = 3;
+
+/// How a report is printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Presentation {
+    /// Print each row's explanation under it.
+    pub explain: bool,
+}
+
+/// Writes the capture summary line every report starts with.
+pub fn write_capture(out: &mut impl io::Write, c: &CaptureSummary) -> io::Result<()> {
+    writeln!(
+        out,
+        "capture: {} packets, {} queries, {} responses, {} lost, {} parse errors, {} ignored",
+        c.packets, c.queries, c.responses, c.lost, c.parse_errors, c.ignored
+    )?;
+    if c.lost > 0 {
+        writeln!(
+            out,
+            "warning: {} events were lost (ring buffer full); counts are incomplete",
+            c.lost
+        )?;
+    }
+    if c.counted < c.queries {
+        writeln!(
+            out,
+            "note: {} queries captured but not yet counted",
+            c.queries - c.counted
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the report as a table for people.
+pub fn write_table(out: &mut impl io::Write, report: &Report, how: Presentation) -> io::Result<()> {
+    write_capture(out, &report.capture)?;
+    match report.view {
+        View::Name => write_name_rows(out, report, how)?,
+        View::Host => write_host_rows(out, report)?,
+        View::Domain => write_domain_rows(out, report)?,
+    }
+    Ok(())
+}
+
+fn write_name_rows(out: &mut impl io::Write, report: &Report, how: Presentation) -> io::Result<()> {
+    let order = match report.sort {
+        Sort::Score => "most suspicious first",
+        Sort::Rare => "least queried first",
+    };
+    writeln!(
+        out,
+        "{} distinct names from {}; {} rows, {order}\n",
+        report.names,
+        plural(report.network_hosts, "host", "hosts"),
+        report.rows.len()
+    )?;
+    write_folded(out, &report.folded)?;
+    let width = report
+        .rows
+        .iter()
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 60);
+    writeln!(
+        out,
+        "{:>5} {:>8} {:>6}  {:<width$}  ASKED BY",
+        "SCORE", "QUERIES", "HOSTS", "NAME"
+    )?;
+    for row in &report.rows {
+        let mut asked: Vec<String> = row
+            .hosts
+            .iter()
+            .take(HOSTS_SHOWN)
+            .map(|h| format!("{} ({})", h.addr, h.queries))
+            .collect();
+        let more = row.distinct_hosts.saturating_sub(asked.len() as u64);
+        if more > 0 {
+            asked.push(format!("+{more} more"));
+        }
+        writeln!(
+            out,
+            "{:>5.0} {:>8} {:>6}  {:<width$}  {}",
+            row.score,
+            row.queries,
+            row.distinct_hosts,
+            row.name,
+            asked.join(", ")
+        )?;
+        if how.explain && !row.explanation.is_empty() {
+            writeln!(out, "{:>23}{}", "", row.explanation)?;
+        }
+        if row.more_in_domain > 0 {
+            writeln!(
+                out,
+                "{:>23}(+{} more names under {} not shown)",
+                "", row.more_in_domain, row.domain
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn write_host_rows(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} hosts; {} rows, most suspicious first\n",
+        report.network_hosts,
+        report.hosts.len()
+    )?;
+    writeln!(
+        out,
+        "{:>5} {:<39} {:>8} {:>7} {:>7}  TOP NAMES",
+        "SCORE", "HOST", "QUERIES", "NAMES", "NXDOM"
+    )?;
+    for h in &report.hosts {
+        let names: Vec<String> = h
+            .top_names
+            .iter()
+            .map(|(n, s)| format!("{n} ({s:.0})"))
+            .collect();
+        writeln!(
+            out,
+            "{:>5.0} {:<39} {:>8} {:>7} {:>7}  {}",
+            h.score,
+            h.addr.to_string(),
+            h.queries,
+            h.names,
+            h.nxdomain,
+            names.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+fn write_domain_rows(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} rows, most suspicious first\n",
+        report.domains.len()
+    )?;
+    let width = report
+        .domains
+        .iter()
+        .map(|d| d.domain.len())
+        .max()
+        .unwrap_or(6)
+        .clamp(6, 50);
+    writeln!(
+        out,
+        "{:>5} {:<width$} {:>7} {:>9} {:>6} {:>9}  TOP NAME",
+        "SCORE", "DOMAIN", "NAMES", "EXPLODED", "HOSTS", "QUERIES"
+    )?;
+    for d in &report.domains {
+        writeln!(
+            out,
+            "{:>5.0} {:<width$} {:>7} {:>9} {:>6} {:>9}  {}",
+            d.score, d.domain, d.names, d.folded_names, d.hosts, d.queries, d.top_name
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the report as CSV: one line per (host, name) of each name row,
+/// `score,src,name,count` first, like the seed method's `uniq -c` file.
+pub fn write_csv(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
+    writeln!(
+        out,
+        "score,src,name,count,name_queries,distinct_hosts,nxdomain,first_seen,last_seen,explanation"
+    )?;
+    for row in &report.rows {
+        for h in &row.hosts {
+            writeln!(
+                out,
+                "{:.1},{},{},{},{},{},{},{},{},{}",
+                row.score,
+                h.addr,
+                csv_field(&row.name),
+                h.queries,
+                row.queries,
+                row.distinct_hosts,
+                row.nxdomain,
+                format_time(row.first_seen_ns),
+                format_time(row.last_seen_ns),
+                csv_field(&row.explanation)
+            )?;
+        }
+    }
+    for h in &report.hosts {
+        for (name, score) in &h.top_names {
+            writeln!(
+                out,
+                "{score:.1},{},{},,,,{},,,",
+                h.addr,
+                csv_field(name),
+                h.nxdomain
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Quotes a CSV field when it holds a comma, a quote or a newline.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Writes the exploded domains, if any.
+pub fn write_folded(out: &mut impl io::Write, folded: &[FoldedRow]) -> io::Result<()> {
+    for f in folded {
+        let why = if f.by_memory {
+            "memory budget reached"
+        } else {
+            "too many distinct names"
+        };
+        let domain = if f.domain.is_empty() {
+            "(new domains)"
+        } else {
+            &f.domain
+        };
+        writeln!(
+            out,
+            "exploded domain {domain}: ~{} distinct names folded ({} queries, {} hosts; {why})",
+            f.folded_names_estimate, f.folded_queries, f.distinct_hosts
+        )?;
+    }
+    if !folded.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// Writes the hosts that asked for a name as a table.
+pub fn write_hosts(out: &mut impl io::Write, reply: &HostsReply) -> io::Result<()> {
+    writeln!(
+        out,
+        "{}{}: {} from {}\n",
+        reply.name,
+        if reply.folded {
+            " (exploded domain: its folded names)"
+        } else {
+            ""
+        },
+        plural(reply.queries, "query", "queries"),
+        plural(reply.hosts.len() as u64, "host", "hosts")
+    )?;
+    writeln!(
+        out,
+        "{:<39} {:>8}  {:<20}  {:<20}  PERIOD",
+        "HOST", "QUERIES", "FIRST SEEN", "LAST SEEN"
+    )?;
+    for h in &reply.hosts {
+        let period = h.beacon.map_or_else(
+            || "-".to_owned(),
+            |b| {
+                format!(
+                    "every {} ±{:.0}% ({} beats, score {:.2})",
+                    format_period(b.period_s),
+                    (b.jitter * 100.0).max(1.0),
+                    b.beats,
+                    b.score
+                )
+            },
+        );
+        writeln!(
+            out,
+            "{:<39} {:>8}  {:<20}  {:<20}  {period}",
+            h.addr.to_string(),
+            h.queries,
+            format_time(h.first_seen_ns),
+            format_time(h.last_seen_ns)
+        )?;
+    }
+    Ok(())
+}
+
+/// `1 host`, `2 hosts`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Formats ns since the UNIX epoch as RFC 3339 UTC, to the second; `-`
+/// for an unknown time (0).
+pub fn format_time(ns: u64) -> String {
+    if ns == 0 {
+        return "-".into();
+    }
+    let t = UNIX_EPOCH + std::time::Duration::from_nanos(ns);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        assert_eq!(csv_field("a.example"), "a.example");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
+    }
+}

@@ -1,0 +1,332 @@
+//! `dnsrare run`: restore the last snapshot, load and attach the XDP
+//! program, drain its ring into the engine, answer on the socket, snapshot
+//! periodically, and on SIGINT/SIGTERM detach, drain what is left and write
+//! a final snapshot.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::{Context, Result};
+
+use dnsrare_core::{
+    engine::{
+        self, Engine, EngineConfig, Querier,
+        snapshot::{self, Snapshot},
+    },
+    model::{
+        capture::{CaptureCounters, CaptureSummary},
+        status::{ProgramFacts, SnapshotStatus, StatsReply},
+    },
+    protocol::{Request, Response},
+    score::lists::Lists,
+};
+
+use super::{
+    drain::{self, DecodeErrors},
+    loader::{Capture, CounterMap, LoadOptions},
+    privilege,
+    server::Server,
+};
+
+/// Settings of a running daemon, already validated.
+#[derive(Clone, Debug)]
+pub struct DaemonConfig {
+    /// Interfaces to attach to (at least one).
+    pub interfaces: Vec<String>,
+    /// Socket path.
+    pub socket: PathBuf,
+    /// Engine layout and bounds.
+    pub engine: EngineConfig,
+    /// Load-time settings of the XDP program.
+    pub load: LoadOptions,
+    /// Where snapshots live.
+    pub state_dir: PathBuf,
+    /// Time between snapshots.
+    pub snapshot_interval: Duration,
+    /// Name lists the scoring consults.
+    pub lists: Arc<Lists>,
+    /// User to switch to after attaching.
+    pub user: Option<String>,
+    /// Group allowed to query the socket.
+    pub socket_group: Option<String>,
+}
+
+/// Capture counters over every run: the kernel's (this run) plus what
+/// the restored snapshot carried.
+struct Counters {
+    map: CounterMap,
+    previous: CaptureCounters,
+    decode: Arc<DecodeErrors>,
+}
+
+impl Counters {
+    fn totals(&self) -> Result<CaptureCounters> {
+        let mut total = self.map.read()?;
+        total.add(&self.previous);
+        Ok(total)
+    }
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Loads the last snapshot from `dir`. A damaged one is set aside with a
+/// warning and the daemon starts empty.
+fn restore(dir: &Path) -> Option<Snapshot> {
+    match snapshot::load(dir) {
+        Ok(Some(s)) => {
+            let names: usize = s.shards.iter().map(|d| d.name_count()).sum();
+            log::info!(
+                "restored {names} {} from {}",
+                if names == 1 { "name" } else { "names" },
+                dir.join(snapshot::FILE_NAME).display()
+            );
+            Some(s)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            let aside = snapshot::set_aside(dir, now_ns()).map_or_else(
+                |e| format!("(could not move it: {e})"),
+                |p| p.display().to_string(),
+            );
+            log::warn!("ignoring the saved state: {e}; kept it as {aside}; starting empty");
+            None
+        }
+    }
+}
+
+/// Takes and writes one snapshot; records the outcome in `status`.
+fn take_snapshot(
+    dir: &Path,
+    querier: &Querier,
+    counters: &Counters,
+    status: &Mutex<SnapshotStatus>,
+) -> Result<()> {
+    let result = (|| -> Result<snapshot::Written> {
+        let shards = querier.snapshot()?;
+        let snap = Snapshot {
+            created_ns: now_ns(),
+            capture: counters.totals()?,
+            decode_errors: counters.decode.snapshot(),
+            shards,
+        };
+        Ok(snapshot::write(dir, &snap)?)
+    })();
+    let mut s = status.lock().unwrap_or_else(|p| p.into_inner());
+    match result {
+        Ok(w) => {
+            *s = SnapshotStatus {
+                written_ns: now_ns(),
+                duration_ms: w.duration.as_millis() as u64,
+                bytes: w.bytes,
+                error: None,
+            };
+            Ok(())
+        }
+        Err(e) => {
+            s.error = Some(format!("{e:#}"));
+            Err(e)
+        }
+    }
+}
+
+/// Runs the daemon until SIGINT or SIGTERM.
+///
+/// Order matters: every setting is checked and the user and group resolved
+/// before anything is attached; every capability is dropped (and the user
+/// switched) after attaching and binding, before the first thread starts.
+pub fn run(config: &DaemonConfig) -> Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing signal handlers")?;
+    }
+    let run_as = config
+        .user
+        .as_deref()
+        .map(privilege::resolve_user)
+        .transpose()?;
+    let socket_gid = config
+        .socket_group
+        .as_deref()
+        .map(privilege::resolve_group)
+        .transpose()?;
+    if let Err(e) = create_private_dir(&config.state_dir) {
+        log::error!(
+            "cannot create the state directory {}: {e}; snapshots will be retried",
+            config.state_dir.display()
+        );
+    }
+    let restored = restore(&config.state_dir);
+    if let Some(s) = &restored
+        && s.shards.len() != config.engine.shards
+    {
+        log::warn!(
+            "the saved state has {} shards; keeping {} (remove {} to change)",
+            s.shards.len(),
+            s.shards.len(),
+            config.state_dir.join(snapshot::FILE_NAME).display()
+        );
+    }
+
+    let mut capture = Capture::load(config.load)?;
+    for iface in &config.interfaces {
+        let mode = capture.attach(iface)?;
+        log::info!("attached to {iface} ({mode:?} mode)");
+    }
+    let interfaces: Vec<String> = capture
+        .attached()
+        .iter()
+        .map(|(iface, mode)| format!("{iface} ({mode:?})"))
+        .collect();
+    let program = capture.facts()?;
+    log::info!(
+        "XDP program: {} instructions, {} processed by the verifier",
+        program.instructions.unwrap_or(0),
+        program.verified_instructions.unwrap_or(0)
+    );
+    let ring = capture.take_ring()?;
+    let logger = capture.take_logger();
+    let counter_map = capture.take_counters()?;
+    let server = Server::bind(&config.socket)?;
+    if let Some(gid) = socket_gid {
+        privilege::share_with_group(server.path(), gid)?;
+    }
+    if let Some(who) = run_as {
+        privilege::hand_over(&config.state_dir, who)?;
+    }
+    privilege::drop_all(run_as)?;
+    log::info!(
+        "dropped privileges: running as uid {} with {} capabilities",
+        nix::unistd::getuid(),
+        privilege::remaining().len()
+    );
+
+    let (previous, decode_errors, shards) = match restored {
+        Some(s) => (s.capture, s.decode_errors, Some(s.shards)),
+        None => Default::default(),
+    };
+    let engine = Engine::start(&config.engine, shards, Arc::clone(&config.lists));
+    let counters = Arc::new(Counters {
+        map: counter_map,
+        previous,
+        decode: Arc::new(DecodeErrors::starting_at(&decode_errors)),
+    });
+    let drain_stop = Arc::new(AtomicBool::new(false));
+    let drain = {
+        let (dispatcher, errors, drain_stop) = (
+            engine.dispatcher(),
+            Arc::clone(&counters.decode),
+            Arc::clone(&drain_stop),
+        );
+        std::thread::Builder::new()
+            .name("dnsrare-drain".into())
+            .spawn(move || drain::run(ring, logger, dispatcher, errors, drain_stop))
+            .context("starting the drain thread")?
+    };
+    let status = Arc::new(Mutex::new(SnapshotStatus::default()));
+    let snapshotter = {
+        let (querier, counters, status, stop) = (
+            engine.querier(),
+            Arc::clone(&counters),
+            Arc::clone(&status),
+            Arc::clone(&stop),
+        );
+        let (dir, interval) = (config.state_dir.clone(), config.snapshot_interval);
+        std::thread::Builder::new()
+            .name("dnsrare-snapshot".into())
+            .spawn(move || {
+                let mut due = Instant::now() + interval;
+                while !stop.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    if Instant::now() < due {
+                        continue;
+                    }
+                    due = Instant::now() + interval;
+                    if let Err(e) = take_snapshot(&dir, &querier, &counters, &status) {
+                        log::error!("snapshot failed (retried in {interval:?}): {e:#}");
+                    }
+                }
+            })
+            .context("starting the snapshot thread")?
+    };
+    log::info!(
+        "serving on {} with {} shards",
+        config.socket.display(),
+        engine.shards()
+    );
+
+    let querier = engine.querier();
+    server.serve(&stop, &|request| {
+        answer(request, &querier, &counters, &status, &interfaces, program).unwrap_or_else(|e| {
+            Response::Error {
+                message: format!("{e:#}"),
+            }
+        })
+    });
+
+    log::info!("stopping: detaching, draining what is left, writing the state");
+    // Detach first, so nothing arrives after the drain's last pass.
+    drop(capture);
+    drain_stop.store(true, Ordering::Release);
+    let drained = drain.join();
+    let _ = snapshotter.join();
+    let saved = take_snapshot(&config.state_dir, &querier, &counters, &status);
+    drop(querier);
+    engine.shutdown();
+    drop(server);
+    match drained {
+        Ok(result) => result.context("draining the ring buffer")?,
+        Err(_) => anyhow::bail!("the drain thread panicked"),
+    }
+    saved.context("writing the final snapshot")
+}
+
+fn answer(
+    request: Request,
+    querier: &Querier,
+    counters: &Counters,
+    status: &Mutex<SnapshotStatus>,
+    interfaces: &[String],
+    program: ProgramFacts,
+) -> Result<Response> {
+    let summary = || -> Result<CaptureSummary> {
+        Ok(CaptureSummary::new(
+            &counters.totals()?,
+            &counters.decode.snapshot(),
+        ))
+    };
+    Ok(match request {
+        Request::Report(query) => {
+            Response::Report(engine::report::report(querier, summary()?, &query)?)
+        }
+        Request::Stats => Response::Stats(StatsReply {
+            capture: engine::report::with_counted(querier, summary()?)?,
+            shards: querier.sizes()?,
+            interfaces: interfaces.to_vec(),
+            program,
+            snapshot: status.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        }),
+        Request::Hosts { name } => Response::Hosts {
+            found: querier.hosts(&name)?,
+        },
+    })
+}
+
+/// Creates `dir` (mode 0700: it records who asked for what) if missing.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
