@@ -33,7 +33,7 @@ use crate::{
         report::{DomainRow, FoldedRow, HostRow, HostsReply, Row},
         status::ShardSize,
     },
-    score::lists::Lists,
+    score::{host::host_score, lists::Lists},
 };
 use batch::{Batch, Item};
 use state::{Limits, ShardData, ShardState};
@@ -490,20 +490,7 @@ impl Querier {
             .into_values()
             .map(|h| {
                 let t = totals.get(&h.addr);
-                // The best name counts whole; every other clearly
-                // suspicious one adds a fifth of its score: many typos do
-                // not make a host look infected, a second C2 channel does.
-                let score = h
-                    .top
-                    .iter()
-                    .enumerate()
-                    .map(|(k, (_, s))| match k {
-                        0 => *s,
-                        _ if *s >= view::CLEARLY_SUSPICIOUS => s * 0.2,
-                        _ => 0.0,
-                    })
-                    .sum::<f32>()
-                    .min(100.0);
+                let score = host_score(h.top.iter().map(|(_, s)| *s));
                 HostRow {
                     addr: h.addr.ip(),
                     score,

@@ -27,16 +27,13 @@ use crate::{
     score::{
         beacon,
         combine::{self, NameSignals, marks},
+        host::SUSPICIOUS,
         lists::ListKind,
     },
 };
 
 /// Hosts listed per row.
 const ROW_HOSTS: usize = 10;
-/// Names scoring at least this are listed in their hosts' rows.
-pub const SUSPICIOUS: f32 = 20.0;
-/// Names scoring at least this add to their host's score beyond its best.
-pub const CLEARLY_SUSPICIOUS: f32 = 50.0;
 /// Names listed per host row.
 const HOST_TOP_NAMES: usize = 5;
 
@@ -98,14 +95,11 @@ pub fn overview(state: &ShardState) -> Overview {
     }
 }
 
-/// Lexical randomness (quantized) above which a name counts as random.
-const RANDOM_QUANTIZED: u8 = 128;
-
 /// Every host of this shard, for the network-wide context.
 pub fn host_partials(state: &ShardState) -> Vec<HostPartial> {
     let mut random_nx: HashMap<HostAddr, u64> = HashMap::new();
     for (i, e) in state.names() {
-        if e.nxdomain > 0 && e.lexical >= RANDOM_QUANTIZED {
+        if e.nxdomain > 0 && combine::is_random(f32::from(e.lexical) / 255.0) {
             for p in state.name_pairs(i) {
                 *random_nx.entry(p.host.addr).or_default() += 1;
             }

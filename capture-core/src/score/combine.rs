@@ -127,6 +127,11 @@ fn host_rarity(hosts: u64, network: u64) -> f32 {
     (1.0 - (hosts as f32).ln() / network.ln()).clamp(0.0, 1.0)
 }
 
+/// Whether labels of this lexical randomness (0..=1) count as random.
+pub fn is_random(randomness: f32) -> bool {
+    randomness > RANDOM_FROM
+}
+
 /// Scores a name; with `explain`, keeps each part with its reason.
 pub fn evaluate(s: &NameSignals, explain: bool) -> Scored {
     let mut p = Parts {

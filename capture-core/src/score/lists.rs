@@ -31,13 +31,12 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use capture_common::MAX_LABEL_LEN;
 use hashbrown::HashSet;
 
 /// The longest name, in presentation form without the trailing dot, that
 /// DNS allows (RFC 1035 section 2.3.4).
 const MAX_NAME_LEN: usize = 253;
-/// The longest label DNS allows.
-const MAX_LABEL_LEN: usize = 63;
 /// Most labels a name of [`MAX_NAME_LEN`] characters can have.
 const MAX_LABELS: usize = MAX_NAME_LEN.div_ceil(2);
 

@@ -3,5 +3,6 @@
 
 pub mod beacon;
 pub mod combine;
+pub mod host;
 pub mod lexical;
 pub mod lists;

@@ -1,0 +1,84 @@
+//! The scoring cache: each name's lexical randomness and list marks, and
+//! each arrival ring's beacon score, computed once (while the shard is idle
+//! or before a report) and kept quantized beside the counts, so that
+//! ranking a million names reads bytes instead of scoring them.
+
+use super::{ShardState, ring::NS_PER_DS};
+use crate::score::{
+    beacon,
+    combine::{has_long_label, marks},
+    lexical::LexicalModel,
+    lists::ListKind,
+};
+
+impl ShardState {
+    /// Scores up to `budget` names and dirty rings not scored yet (lexical
+    /// randomness and list marks per name, beacon score per ring); returns
+    /// whether work remains. The shard calls this when it is idle, and
+    /// before answering a scored report.
+    pub fn refresh_scores(&mut self, mut budget: usize) -> bool {
+        let model = LexicalModel::embedded();
+        while budget > 0 && (self.scored_names as usize) < self.data.names.len() {
+            let i = self.scored_names;
+            self.scored_names += 1;
+            budget -= 1;
+            let (lexical, marks) = self.name_features(i, model);
+            let e = self.data.names.get_mut(i);
+            e.lexical = lexical;
+            e.marks = marks;
+        }
+        while budget > 0 {
+            let Some(r) = self.dirty_rings.pop() else {
+                break;
+            };
+            budget -= 1;
+            let ring = self.data.rings.get(r);
+            if ring.scored {
+                continue;
+            }
+            let arrivals: Vec<u64> = ring
+                .in_order()
+                .map(|ds| u64::from(ds) * NS_PER_DS)
+                .collect();
+            let score = beacon::score(&arrivals).map_or(0.0, |b| b.score);
+            let ring = self.data.rings.get_mut(r);
+            ring.beacon = (score.clamp(0.0, 1.0) * 255.0).round() as u8;
+            ring.scored = true;
+        }
+        (self.scored_names as usize) < self.data.names.len() || !self.dirty_rings.is_empty()
+    }
+
+    /// Lexical randomness (quantized) and list marks of name `i`.
+    fn name_features(&self, i: u32, model: &LexicalModel) -> (u8, u8) {
+        let e = self.data.names.get(i);
+        let name = std::str::from_utf8(self.data.arena.get(e.name)).unwrap_or("");
+        let domain = std::str::from_utf8(self.data.arena.get(self.data.domains.get(e.domain).name))
+            .unwrap_or("");
+        // The labels left of the public suffix: the registrable label and
+        // any below it; the more random of the two counts.
+        let label = domain.split('.').next().unwrap_or("");
+        let sub = name
+            .strip_suffix(domain)
+            .and_then(|s| s.strip_suffix('.'))
+            .unwrap_or("");
+        let mut randomness = model.score(label).randomness;
+        if !sub.is_empty() {
+            randomness = randomness.max(model.score(sub).randomness);
+        }
+        let mut m = marks::SCORED;
+        for (kind, bit) in [
+            (ListKind::CdnCloud, marks::CDN),
+            (ListKind::DynamicDns, marks::DYNAMIC_DNS),
+            (ListKind::IpLookup, marks::IP_LOOKUP),
+            (ListKind::Watch, marks::WATCH),
+        ] {
+            if self.lists.get(kind).matching(name).is_some() {
+                m |= bit;
+            }
+        }
+        if has_long_label(name) {
+            m |= marks::LONG_LABEL;
+        }
+        ((randomness.clamp(0.0, 1.0) * 255.0).round() as u8, m)
+    }
+}
