@@ -570,6 +570,10 @@ impl Gen<'_> {
                 starts.push(self.rng.random_range(0..self.span.min(600_000_000_000)));
             }
             starts.extend(self.wakeups(host));
+            if starts.is_empty() && self.hosts[host as usize].weight() > 0.0 {
+                // Every workstation starts its browser at least once.
+                starts.push(self.when(host));
+            }
             let windows = self.is_windows(host);
             for t0 in starts {
                 let mut t = t0 + self.rng.random_range(2_000_000_000..20_000_000_000);

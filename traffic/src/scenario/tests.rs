@@ -332,9 +332,18 @@ fn cdn_names_are_asked_by_many_hosts() {
     let config = small();
     let (_, truth) = generate(&config);
     assert!(truth.cdn_names.len() >= 50);
+    // The least-weighted of 60 names get only a handful of lookups in a
+    // small scenario (the fewer since the background noise takes a sixth
+    // of the ordinary budget): nearly all are asked by five hosts or more,
+    // every one by two.
     for cdn in &truth.cdn_names {
-        assert!(cdn.hosts >= 5, "{cdn:?}");
+        assert!(cdn.hosts >= 2, "{cdn:?}");
     }
+    let few = truth.cdn_names.iter().filter(|c| c.hosts < 5).count();
+    assert!(
+        few * 10 <= truth.cdn_names.len(),
+        "{few} asked by few hosts"
+    );
     let median = truth.cdn_names[truth.cdn_names.len() / 2].hosts;
     assert!(median >= u64::from(config.hosts) / 4, "median {median}");
     // The big providers' shapes are there.
