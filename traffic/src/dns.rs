@@ -23,6 +23,8 @@ pub const QTYPE_PTR: u16 = 12;
 pub const QTYPE_SRV: u16 = 33;
 /// QTYPE HTTPS (RFC 9460).
 pub const QTYPE_HTTPS: u16 = 65;
+/// Query type MX.
+pub const QTYPE_MX: u16 = 15;
 /// QTYPE OPT (EDNS0 pseudo-record).
 const QTYPE_OPT: u16 = 41;
 /// RCODE NOERROR.
@@ -121,6 +123,13 @@ pub enum Rdata {
     Txt(Vec<u8>),
     /// Opaque bytes (type NULL, as iodine answers).
     Null(Vec<u8>),
+    /// A mail exchanger.
+    Mx {
+        /// Preference (lower first).
+        preference: u16,
+        /// Exchange host.
+        exchange: String,
+    },
 }
 
 impl Rdata {
@@ -133,6 +142,7 @@ impl Rdata {
             Self::Srv { .. } => QTYPE_SRV,
             Self::Txt(_) => QTYPE_TXT,
             Self::Null(_) => QTYPE_NULL,
+            Self::Mx { .. } => QTYPE_MX,
         }
     }
 }
@@ -222,6 +232,13 @@ impl Reply<'_> {
                     }
                 }
                 Rdata::Null(data) => out.extend_from_slice(data),
+                Rdata::Mx {
+                    preference,
+                    exchange,
+                } => {
+                    out.extend_from_slice(&preference.to_be_bytes());
+                    out.extend_from_slice(&encode_name(exchange));
+                }
             }
             let len = (out.len() - len_at - 2) as u16;
             out[len_at..len_at + 2].copy_from_slice(&len.to_be_bytes());

@@ -10,3 +10,4 @@ pub mod netns;
 pub mod pcap_out;
 pub mod scenario;
 pub mod sender;
+pub mod splice;

@@ -18,6 +18,15 @@ const MAGIC_NANOS: u32 = 0xa1b2_3c4d;
 
 /// Writes `packets` to `path` (Ethernet link type, nanosecond stamps).
 pub fn write_pcap(path: &Path, packets: &[Packet]) -> Result<()> {
+    write_pcap_iter(path, packets)
+}
+
+/// Writes the packets `packets` yields to `path` (Ethernet link type,
+/// nanosecond stamps), e.g. a background and a splice merged on the fly.
+pub fn write_pcap_iter<'a>(
+    path: &Path,
+    packets: impl IntoIterator<Item = &'a Packet>,
+) -> Result<()> {
     let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut out = BufWriter::new(file);
     let mut header = PcapHeader::new();

@@ -45,7 +45,9 @@ const CORP_NX: &[&str] = &["wpad", "isatap"];
 const PTR_POOL: u32 = 2000;
 
 /// Picks of ordinary names.
-struct Names {
+pub(crate) struct Names {
+    /// The registered domain of each popular domain, most popular first.
+    pub registered: Vec<String>,
     /// Names of each popular domain, most asked first (flat, by range).
     domain_names: Vec<u32>,
     /// Start of each domain's range in `domain_names` (and one past the
@@ -61,7 +63,7 @@ struct Names {
 }
 
 impl Names {
-    fn domains(&self) -> usize {
+    pub(crate) fn domains(&self) -> usize {
         self.domain_start.len() - 1
     }
 
@@ -92,13 +94,14 @@ impl Names {
 }
 
 /// Adds the ordinary names to the catalogue.
-fn catalogue(rng: &mut ChaCha8Rng, config: &ScenarioConfig, cat: &mut Catalog) -> Names {
+pub(crate) fn catalogue(rng: &mut ChaCha8Rng, config: &ScenarioConfig, cat: &mut Catalog) -> Names {
     let source = config.names.as_ref();
     let domains = source.popular_domains(rng);
     let cdn_names = source.cdn_names(rng, config.cdn_names as usize);
 
     let mut domain_names = Vec::new();
     let mut domain_start = vec![0u32];
+    let mut registered = Vec::new();
     for (rank, domain) in domains.iter().enumerate() {
         let count = match rank {
             0..30 => rng.random_range(6..=10),
@@ -132,6 +135,7 @@ fn catalogue(rng: &mut ChaCha8Rng, config: &ScenarioConfig, cat: &mut Catalog) -
         }
         if domain_names.len() as u32 > *domain_start.last().unwrap_or(&0) {
             domain_start.push(domain_names.len() as u32);
+            registered.push(domain.clone());
         }
     }
     if domain_start.len() < 2 {
@@ -139,6 +143,7 @@ fn catalogue(rng: &mut ChaCha8Rng, config: &ScenarioConfig, cat: &mut Catalog) -
         let id = cat.intern("www.example.org", || (300, Kind::Popular, plain(1, true)));
         domain_names.push(id);
         domain_start.push(1);
+        registered.push("example.org".to_owned());
     }
 
     let weights = LogNormal::new(0.0, 0.8).expect("valid log-normal");
@@ -186,6 +191,7 @@ fn catalogue(rng: &mut ChaCha8Rng, config: &ScenarioConfig, cat: &mut Catalog) -
 
     let zipf = Zipf::new((domain_start.len() - 1) as f64, 1.0).expect("valid Zipf parameters");
     Names {
+        registered,
         domain_names,
         domain_start,
         zipf,
@@ -234,18 +240,17 @@ struct HostGen<'a> {
     keepalive: Vec<u32>,
 }
 
-/// Generates `budget - decoy_queries` ordinary queries into `out`.
+/// Generates `budget` ordinary queries into `out` (what is left of the
+/// ordinary budget once the decoys and the background noise took theirs).
 pub(crate) fn generate(
     rng: &mut ChaCha8Rng,
     config: &ScenarioConfig,
     hosts: &[Host],
     cat: &mut Catalog,
-    decoy_queries: u64,
+    names: &Names,
     budget: u64,
     out: &mut Vec<Query>,
 ) {
-    let names = catalogue(rng, config, cat);
-    let budget = budget.saturating_sub(decoy_queries);
     if hosts.is_empty() || budget == 0 {
         return;
     }
@@ -320,7 +325,7 @@ pub(crate) fn generate(
                 if t >= config.end_ns() {
                     break;
                 }
-                let Some(want) = g.pick(rng, &names, cat, member, &mut domain, t) else {
+                let Some(want) = g.pick(rng, names, cat, member, &mut domain, t) else {
                     continue;
                 };
                 let from = local.len() as u32;

@@ -25,6 +25,8 @@ pub(crate) enum Kind {
     Target,
     /// A benign name that looks suspicious.
     Decoy,
+    /// A name of the background noise (its class is in the noise plan).
+    Noise,
     /// A malicious name.
     Malicious(MaliciousKind),
 }
@@ -52,6 +54,12 @@ pub(crate) enum Answer {
     Srv(u32),
     /// Tunnel data (TXT or NULL, whatever was asked).
     TunnelData,
+    /// SERVFAIL (the name's servers are broken).
+    ServFail,
+    /// A DNS blocklist hit: 127.0.0.`n` for A queries, NODATA otherwise.
+    Listed(u8),
+    /// A TXT record (DMARC, DKIM) for TXT queries, NODATA otherwise.
+    Text(String),
 }
 
 /// One name.

@@ -15,6 +15,14 @@
 //!   `ec2-54-12-3-4.compute-1.amazonaws.com`, `e1234.a.akamaiedge.net`, …),
 //!   each asked by many hosts: the noise that drowns a plain least-queried
 //!   list.
+//! - **Background noise** a real network carries (module `noise`, each
+//!   name with its class in [`Truth::noise`]): the popular list's long
+//!   tail, mail servers' SPF/DMARC/DKIM (TXT), MX and blocklist lookups,
+//!   reverse lookups of public IPv4 and IPv6 addresses, Chrome's
+//!   intranet-redirect probes, Active Directory's DC locator and Windows'
+//!   connectivity checks, a NAS on dynamic DNS, an IP monitor, invented
+//!   CDNs, retry loops. Query types: A and AAAA dominate, HTTPS about a
+//!   tenth, TXT, MX, SRV and PTR one or two percent each.
 //! - **Infected hosts**: periodic C2 beacons (minutes to hours, a few
 //!   percent of jitter, missed beats) to random-looking names and to
 //!   ordinary-looking names under free dynamic-DNS providers, an IP-lookup
@@ -40,6 +48,7 @@ mod benign;
 mod catalog;
 mod hosts;
 mod malicious;
+mod noise;
 mod render;
 mod tally;
 mod truth;
@@ -78,6 +87,10 @@ pub const START_NS: u64 = 1_796_018_400 * 1_000_000_000;
 /// Ordinary queries per host and hour in [`ScenarioConfig::sized`]: 300
 /// hosts over 12 hours make about 1.3 million packets.
 pub const QUERIES_PER_HOST_HOUR: f64 = 180.0;
+
+/// The company's Active Directory domain (DC locator SRV names, domain
+/// controllers, WPAD).
+pub const CORP_AD: &str = "hq.example-ad.local";
 
 /// The resolver every host asks, over IPv4.
 pub const RESOLVER: Ipv4Addr = Ipv4Addr::new(10, 53, 0, 1);
@@ -189,6 +202,12 @@ pub struct ScenarioConfig {
     pub malformed_per_reason: u32,
     /// Protocol variety.
     pub protocols: Protocols,
+    /// Background noise (reverse lookups, Chrome probes, AD service
+    /// lookups, blocklist and mail lookups, a NAS on dynamic DNS, an IP
+    /// monitor, unknown CDNs, retry loops, the popular list's tail), as a
+    /// multiple of a real network's share: 0 for none, 1 for realistic.
+    /// Its queries are part of the ordinary budget.
+    pub noise: f64,
 }
 
 impl ScenarioConfig {
@@ -238,6 +257,7 @@ impl ScenarioConfig {
             decoys: 1,
             malformed_per_reason: 5,
             protocols: Protocols::default(),
+            noise: 1.0,
         }
     }
 
@@ -330,17 +350,28 @@ pub fn generate(config: &ScenarioConfig) -> (Vec<Packet>, Truth) {
         }
         None => config.benign_queries,
     };
+    let names = benign::catalogue(&mut rng, config, &mut cat);
+    let noise = noise::generate(
+        config,
+        &hosts,
+        &mut cat,
+        &names,
+        budget.saturating_sub(plan.decoy_queries),
+        &mut queries,
+    );
     benign::generate(
         &mut rng,
         config,
         &hosts,
         &mut cat,
-        plan.decoy_queries,
-        budget,
+        &names,
+        budget.saturating_sub(plan.decoy_queries + noise.queries),
         &mut queries,
     );
     let packets = render::packets(config.seed, &hosts, &cat, &queries, &malformed);
-    tally::count(&mut truth, &hosts, &cat, &queries, &malformed, &plan);
+    tally::count(
+        &mut truth, &hosts, &cat, &queries, &malformed, &plan, &noise,
+    );
     debug_assert_eq!(truth.frames.packets, packets.len() as u64);
     truth.packets = packets.len() as u64;
     (packets, truth)

@@ -13,8 +13,8 @@ use super::{
 };
 use crate::{
     dns::{
-        self, QTYPE_A, QTYPE_AAAA, QTYPE_NULL, QTYPE_PTR, QTYPE_SRV, QTYPE_TXT, RCODE_NOERROR,
-        RCODE_NXDOMAIN, Rdata, Reply,
+        self, QTYPE_A, QTYPE_AAAA, QTYPE_MX, QTYPE_NULL, QTYPE_PTR, QTYPE_SRV, QTYPE_TXT,
+        RCODE_NOERROR, RCODE_NXDOMAIN, Rdata, Reply,
     },
     frame::{Frame, Ipv6Ext, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, Transport},
 };
@@ -356,6 +356,22 @@ fn answer(seed: u64, q: &Query, cat: &Catalog) -> (u8, Vec<Rdata>, usize) {
             Vec::new(),
             usize::from(*zone_labels).min(labels),
         ),
+        // A site's own mail exchanger and SPF record.
+        Answer::Addresses { .. } if q.qtype == QTYPE_MX => (
+            RCODE_NOERROR,
+            vec![Rdata::Mx {
+                preference: 10,
+                exchange: format!("mx1.{}", entry.name),
+            }],
+            0,
+        ),
+        Answer::Addresses { .. } if q.qtype == QTYPE_TXT => (
+            RCODE_NOERROR,
+            vec![Rdata::Txt(
+                format!("v=spf1 include:_spf.{} ~all", entry.name).into_bytes(),
+            )],
+            0,
+        ),
         Answer::Addresses { a, aaaa, cname } => {
             let mut out = Vec::new();
             let want_v6 = q.qtype == QTYPE_AAAA;
@@ -411,6 +427,15 @@ fn answer(seed: u64, q: &Query, cat: &Catalog) -> (u8, Vec<Rdata>, usize) {
             }],
             0,
         ),
+        Answer::ServFail => (2, Vec::new(), 0),
+        Answer::Listed(n) if q.qtype == QTYPE_A => (
+            RCODE_NOERROR,
+            vec![Rdata::A(Ipv4Addr::new(127, 0, 0, *n))],
+            0,
+        ),
+        Answer::Text(text) if q.qtype == QTYPE_TXT => {
+            (RCODE_NOERROR, vec![Rdata::Txt(text.as_bytes().to_vec())], 0)
+        }
         Answer::TunnelData if q.qtype == QTYPE_TXT || q.qtype == QTYPE_NULL => {
             let r = mix(h ^ u64::from(q.txid) << 20 ^ q.t);
             let len = 40 + (r % 180) as usize;

@@ -12,6 +12,7 @@ use super::{
     host_ip,
     hosts::Host,
     malicious::Plan,
+    noise::NoisePlan,
     render::{TCP_FRAMES, is_nxdomain},
     truth::{
         Beacon, CdnName, Decoy, DgaBurst, FrameCounts, InfectedHost, MaliciousName, Truth, Tunnel,
@@ -30,6 +31,7 @@ pub(crate) fn qtype_name(qtype: u16) -> String {
         dns::QTYPE_TXT => "TXT".into(),
         dns::QTYPE_NULL => "NULL".into(),
         dns::QTYPE_HTTPS => "HTTPS".into(),
+        dns::QTYPE_MX => "MX".into(),
         other => format!("TYPE{other}"),
     }
 }
@@ -51,7 +53,9 @@ pub(crate) fn count(
     queries: &[Query],
     malformed: &[Malformed],
     plan: &Plan,
+    noise: &NoisePlan,
 ) {
+    let mut noise_names: HashMap<u32, &'static str> = HashMap::new();
     let mut frames = FrameCounts::default();
     let mut qtypes: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_qtype: HashMap<u16, u64> = HashMap::new();
@@ -90,6 +94,20 @@ pub(crate) fn count(
         if q.flags & F_TC != 0 {
             frames.truncated_udp += 1;
         }
+        let class = noise
+            .classes
+            .get(&q.name)
+            .map(|c| c.as_str())
+            .or(match cat.get(q.name).kind {
+                Kind::Ptr => Some("reverse"),
+                Kind::Typo => Some("typo"),
+                Kind::Suffixed => Some("search_suffix"),
+                _ => None,
+            });
+        if let Some(class) = class {
+            *truth.noise_queries.entry(class.to_owned()).or_default() += 1;
+            noise_names.insert(q.name, class);
+        }
         if !matches!(cat.get(q.name).kind, Kind::Popular | Kind::Internal) {
             let a = aggs.entry(q.name).or_insert_with(|| Agg {
                 first: q.t,
@@ -126,6 +144,11 @@ pub(crate) fn count(
     truth.frames = frames;
     truth.hosts = askers.iter().filter(|&&a| a).count() as u64;
     truth.addresses = truth.hosts + askers_v6.iter().filter(|&&a| a).count() as u64;
+
+    truth.noise = noise_names
+        .iter()
+        .map(|(&id, &class)| (canonical(&cat.get(id).name), class.to_owned()))
+        .collect();
 
     let ip = |h: u32| host_ip(hosts, h);
     let name = |id: u32| canonical(&cat.get(id).name);

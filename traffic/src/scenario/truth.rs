@@ -237,6 +237,16 @@ pub struct Truth {
     pub cdn_names: Vec<CdnName>,
     /// Benign names that look suspicious.
     pub decoys: Vec<Decoy>,
+    /// Every asked name of the background noise with its class
+    /// (`reverse`, `chrome_probe`, `ad_service`, `dnsbl`, `nas_ddns`,
+    /// `ip_monitor`, `unknown_cdn`, `retry_loop`, `popular_tail`,
+    /// `mail_txt`, `mail_mx`, `service_srv`, and the ordinary traffic's
+    /// `typo` and `search_suffix`), as dnsrare reports the name.
+    #[serde(default)]
+    pub noise: BTreeMap<String, String>,
+    /// Queries of each noise class.
+    #[serde(default)]
+    pub noise_queries: BTreeMap<String, u64>,
 }
 
 impl Truth {
@@ -252,6 +262,12 @@ impl Truth {
     /// Malformed frames of every reason.
     pub fn malformed_total(&self) -> u64 {
         self.malformed.values().sum()
+    }
+
+    /// The noise class of `name` (as dnsrare reports it), if it is a
+    /// noise name.
+    pub fn noise_class(&self, name: &str) -> Option<&str> {
+        self.noise.get(name).map(String::as_str)
     }
 
     /// The malicious entry for `name` (as dnsrare reports it), if any.
