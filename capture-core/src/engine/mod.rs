@@ -133,6 +133,8 @@ pub(crate) enum ShardMsg {
 /// Every shard's overview, merged.
 #[derive(Clone, Debug, Default)]
 pub struct EngineOverview {
+    /// The network-wide context names are scored in.
+    pub context: ScoreContext,
     /// Each shard's size, in shard order.
     pub sizes: Vec<ShardSize>,
     /// Every host with its counts over all shards (a host asks names in
@@ -143,19 +145,6 @@ pub struct EngineOverview {
 }
 
 impl EngineOverview {
-    /// The network-wide context names are scored in.
-    pub fn context(&self) -> ScoreContext {
-        ScoreContext {
-            network_hosts: self.hosts.len() as u64,
-            host_random_nx: self
-                .hosts
-                .values()
-                .filter(|h| h.random_nx_names > 0)
-                .map(|h| (h.addr, h.random_nx_names))
-                .collect(),
-        }
-    }
-
     /// Queries counted, all shards.
     pub fn counted(&self) -> u64 {
         self.sizes.iter().map(|s| s.totals.queries).sum()
@@ -410,10 +399,11 @@ impl Querier {
     /// trip.
     pub fn overview(&self) -> Result<EngineOverview, EngineError> {
         let mut merged = EngineOverview::default();
-        for o in self.ask_all(|reply| ShardMsg::Overview { reply })? {
+        let overviews = self.ask_all(|reply| ShardMsg::Overview { reply })?;
+        for o in &overviews {
             merged.sizes.push(o.size);
-            merged.folded.extend(o.folded);
-            for partial in o.hosts {
+            merged.folded.extend(o.folded.iter().cloned());
+            for &partial in &o.hosts {
                 merged
                     .hosts
                     .entry(partial.addr)
@@ -426,6 +416,7 @@ impl Querier {
                     .or_insert(partial);
             }
         }
+        merged.context = ScoreContext::merge(&overviews, merged.hosts.values());
         merged.folded.sort_by(|a, b| {
             b.folded_queries
                 .cmp(&a.folded_queries)

@@ -29,7 +29,7 @@ pub fn report(
 ) -> Result<Report, EngineError> {
     let overview = querier.overview()?;
     capture.counted = overview.counted();
-    let context = Arc::new(overview.context());
+    let context = Arc::new(overview.context.clone());
     let mut report = Report {
         capture,
         names: overview.sizes.iter().map(|s| s.names).sum(),

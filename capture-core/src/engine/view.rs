@@ -21,12 +21,12 @@ use crate::{
         host::HostAddr,
         query::{ReportQuery, Sort},
         report::{BeaconRow, DomainRow, FoldedRow, HostCount, HostDetail, HostsReply, Row},
-        score::BeaconScore,
         status::ShardSize,
     },
     score::{
         beacon,
-        combine::{self, NameSignals, marks},
+        class::NameClass,
+        combine::{self, BaseRates, NameSignals, marks},
         host::SUSPICIOUS,
         lists::ListKind,
     },
@@ -43,6 +43,8 @@ const HOST_TOP_NAMES: usize = 5;
 pub struct ScoreContext {
     /// Distinct hosts on the network.
     pub network_hosts: u64,
+    /// How common each property is on this network.
+    pub base: BaseRates,
     /// Per host, distinct random-looking names it asked that got NXDOMAIN,
     /// all shards (hosts without any are left out).
     pub host_random_nx: HashMap<HostAddr, u64>,
@@ -75,7 +77,8 @@ pub struct HostScores {
 }
 
 /// What one shard knows in summary: its size, its hosts, its exploded
-/// domains (one round trip for everything a report needs first).
+/// domains and its share of the base rates (one round trip for everything
+/// a report needs first).
 #[derive(Clone, Debug)]
 pub struct Overview {
     /// Sizes and totals.
@@ -84,14 +87,104 @@ pub struct Overview {
     pub hosts: Vec<HostPartial>,
     /// Exploded domains.
     pub folded: Vec<FoldedRow>,
+    /// Name counts of the base rates (host figures are the merger's).
+    pub base: BaseRates,
+    /// Hosts that asked a dynamic-DNS customer name here.
+    pub ddns_hosts: Vec<HostAddr>,
+    /// Hosts that asked a public-IP lookup service here.
+    pub ip_lookup_hosts: Vec<HostAddr>,
 }
 
-/// This shard's overview.
-pub fn overview(state: &ShardState) -> Overview {
+/// This shard's overview (scores its names first: the base rates count
+/// their classes and randomness).
+pub fn overview(state: &mut ShardState) -> Overview {
+    state.refresh_scores(usize::MAX);
+    let (base, ddns_hosts, ip_lookup_hosts) = name_base(state);
     Overview {
         size: size(state),
         hosts: host_partials(state),
         folded: folded(state),
+        base,
+        ddns_hosts,
+        ip_lookup_hosts,
+    }
+}
+
+/// This shard's name counts for the base rates, and the hosts that asked
+/// dynamic-DNS customer names and IP-lookup services.
+fn name_base(state: &ShardState) -> (BaseRates, Vec<HostAddr>, Vec<HostAddr>) {
+    let mut base = BaseRates::default();
+    let mut ddns = Vec::new();
+    let mut ip_lookup = Vec::new();
+    let txt_or_null = qtype::bit(16) | qtype::bit(10);
+    for (i, e) in state.names() {
+        base.names += 1;
+        match e.hosts {
+            1 => base.one_host_names += 1,
+            2 => base.two_host_names += 1,
+            _ => {}
+        }
+        let class = NameClass::from_code(e.class);
+        if class.is_benign() {
+            continue;
+        }
+        base.ordinary_names += 1;
+        base.txt_names += u64::from(e.qtypes & txt_or_null != 0);
+        base.nx_names += u64::from(e.nxdomain > 0);
+        base.long_label_names += u64::from(e.marks & marks::LONG_LABEL != 0);
+        base.randomness[combine::randomness_bin(f32::from(e.lexical) / 255.0)] += 1;
+        if e.marks & (marks::DYNAMIC_DNS | marks::IP_LOOKUP) != 0 {
+            let to = if e.marks & marks::IP_LOOKUP != 0 {
+                &mut ip_lookup
+            } else {
+                &mut ddns
+            };
+            to.extend(state.name_pairs(i).map(|p| p.host.addr));
+        }
+    }
+    for list in [&mut ddns, &mut ip_lookup] {
+        list.sort_unstable();
+        list.dedup();
+    }
+    (base, ddns, ip_lookup)
+}
+
+impl ScoreContext {
+    /// The network-wide context from every shard's overview and the merged
+    /// hosts (host address → distinct names and random NXDOMAIN names).
+    pub fn merge<'a>(
+        overviews: impl IntoIterator<Item = &'a Overview>,
+        hosts: impl IntoIterator<Item = &'a HostPartial>,
+    ) -> Self {
+        let mut base = BaseRates::default();
+        let mut ddns = std::collections::HashSet::new();
+        let mut ip_lookup = std::collections::HashSet::new();
+        for o in overviews {
+            base.add_names(&o.base);
+            ddns.extend(o.ddns_hosts.iter().copied());
+            ip_lookup.extend(o.ip_lookup_hosts.iter().copied());
+        }
+        let mut names_per_host = Vec::new();
+        let mut host_random_nx = HashMap::new();
+        for h in hosts {
+            names_per_host.push(h.names);
+            if h.random_nx_names > 0 {
+                host_random_nx.insert(h.addr, h.random_nx_names);
+            }
+        }
+        names_per_host.sort_unstable();
+        base.hosts = names_per_host.len() as u64;
+        base.median_host_names = names_per_host
+            .get(names_per_host.len() / 2)
+            .copied()
+            .unwrap_or(0);
+        base.ddns_hosts = ddns.len() as u64;
+        base.ip_lookup_hosts = ip_lookup.len() as u64;
+        Self {
+            network_hosts: base.hosts,
+            base,
+            host_random_nx,
+        }
     }
 }
 
@@ -99,7 +192,10 @@ pub fn overview(state: &ShardState) -> Overview {
 pub fn host_partials(state: &ShardState) -> Vec<HostPartial> {
     let mut random_nx: HashMap<HostAddr, u64> = HashMap::new();
     for (i, e) in state.names() {
-        if e.nxdomain > 0 && combine::is_random(f32::from(e.lexical) / 255.0) {
+        if e.nxdomain > 0
+            && !NameClass::from_code(e.class).is_benign()
+            && combine::is_random(f32::from(e.lexical) / 255.0)
+        {
             for p in state.name_pairs(i) {
                 *random_nx.entry(p.host.addr).or_default() += 1;
             }
@@ -134,8 +230,9 @@ pub fn rarest_order(a: &Row, b: &Row) -> Ordering {
 }
 
 /// The signals of name `i` from cached features; with `exact`, the best
-/// pair's beacon is measured from its arrivals (else its cached score
-/// stands in). Also returns that pair's host.
+/// pair's beacon is also measured from its arrivals for the explanation
+/// (the bits are the cached ones either way, so every path orders alike).
+/// Also returns that pair's host.
 fn signals(
     state: &ShardState,
     i: u32,
@@ -145,84 +242,85 @@ fn signals(
     let e = state.name(i);
     let d = state.domain_entry(e.domain);
     let mut host_random_nx = 0;
-    let mut best: Option<(f32, PairView<'_>)> = None;
+    let mut best: Option<((f32, bool), PairView<'_>)> = None;
     if e.nxdomain > 0 || (state.may_have_rings(i) && e.hosts <= super::state::RING_MAX_HOSTS) {
         for p in state.name_pairs(i) {
             if e.nxdomain > 0 {
                 host_random_nx =
                     host_random_nx.max(ctx.host_random_nx.get(&p.host.addr).copied().unwrap_or(0));
             }
-            if let Some(score) = state.cached_beacon(&p)
-                && best.is_none_or(|(b, _)| score > b)
+            if let Some(cached) = state.cached_beacon(&p)
+                && cached.0 > 0.0
+                && best.is_none_or(|(b, q)| {
+                    cached.0 > b.0 || (cached.0 == b.0 && p.host.addr < q.host.addr)
+                })
             {
-                best = Some((score, p));
+                best = Some((cached, p));
             }
         }
     }
-    let beacon = best.and_then(|(cached, p)| {
-        if exact {
-            beacon::score(&state.arrivals(&p))
-        } else {
-            (cached > 0.0).then_some(BeaconScore {
-                score: cached,
-                period_s: 0.0,
-                jitter: 0.0,
-                beats: 0,
-                missed: 0,
-                skew: 0.0,
-                gaps: 0,
-                extras: 0,
-            })
-        }
-    });
+    let beacon = best
+        .filter(|_| exact)
+        .and_then(|(_, p)| beacon::score(&state.arrivals(&p)));
     let txt_or_null = e.qtypes & (qtype::bit(16) | qtype::bit(10)) != 0;
     (
         NameSignals {
             queries: e.queries,
             hosts: u64::from(e.hosts),
-            network_hosts: ctx.network_hosts,
             randomness: f32::from(e.lexical) / 255.0,
             marks: e.marks,
+            class: NameClass::from_code(e.class),
             domain_names: d.names,
             domain_hosts: d.hosts,
             responses: e.responses,
             nxdomain: e.nxdomain,
             txt_or_null,
             host_random_nx,
+            beacon_bits: best.map_or(0.0, |((bits, _), _)| bits),
+            beacon_short_period: best.is_some_and(|((_, short), _)| short),
             beacon,
         },
         best.map(|(_, p)| p.host.addr),
     )
 }
 
-/// A name and its quick score, ordered by score (then index) for the
-/// candidate heap.
+/// A name and its quick score, ordered as [`score_order`] orders rows
+/// (best last, for the candidate heap): score, then fewer queries, then
+/// the name, so the best `n` are the same whatever `n` is.
 #[derive(Clone, Copy)]
-struct Candidate(f32, u32);
+struct Candidate<'a> {
+    score: f32,
+    queries: u64,
+    name: &'a str,
+    index: u32,
+}
 
-impl PartialEq for Candidate {
+impl PartialEq for Candidate<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
 
-impl Eq for Candidate {}
+impl Eq for Candidate<'_> {}
 
-impl PartialOrd for Candidate {
+impl PartialOrd for Candidate<'_> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Candidate {
+impl Ord for Candidate<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
+        self.score
+            .total_cmp(&other.score)
+            .then(other.queries.cmp(&self.queries))
+            .then_with(|| other.name.cmp(self.name))
     }
 }
 
 /// The cheap score of name `i` (cached features only).
 fn quick_score(state: &ShardState, i: u32, ctx: &ScoreContext) -> f32 {
-    combine::evaluate(&signals(state, i, ctx, false).0, false).score
+    combine::evaluate(&signals(state, i, ctx, false).0, &ctx.base, false).score
 }
 
 /// Whether name `i` passes the query's time and host filters.
@@ -271,8 +369,8 @@ pub fn name_rows(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Vec
                 .saturating_mul(10)
                 .saturating_add(1000)
                 .min(state.name_count());
-            let mut heap: BinaryHeap<Reverse<Candidate>> = BinaryHeap::with_capacity(pool + 1);
-            for (i, _) in state.names() {
+            let mut heap: BinaryHeap<Reverse<Candidate<'_>>> = BinaryHeap::with_capacity(pool + 1);
+            for (i, e) in state.names() {
                 if !wanted(i) {
                     continue;
                 }
@@ -280,24 +378,27 @@ pub fn name_rows(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Vec
                 if score < q.min_score {
                     continue;
                 }
-                if heap.len() >= pool && heap.peek().is_some_and(|Reverse(c)| c.0 >= score) {
+                let candidate = Candidate {
+                    score,
+                    queries: e.queries,
+                    name: state.name_text(i),
+                    index: i,
+                };
+                if heap.len() >= pool && heap.peek().is_some_and(|Reverse(c)| *c >= candidate) {
                     continue;
                 }
-                heap.push(Reverse(Candidate(score, i)));
+                heap.push(Reverse(candidate));
                 if heap.len() > pool {
                     heap.pop();
                 }
             }
-            let mut scored: Vec<(f32, u32)> = heap
-                .into_iter()
-                .map(|Reverse(Candidate(s, i))| (s, i))
-                .collect();
-            scored.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let mut scored: Vec<Candidate<'_>> = heap.into_iter().map(|Reverse(c)| c).collect();
+            scored.sort_unstable_by(|a, b| b.cmp(a));
             let mut rows: Vec<Row> = Vec::new();
             // Per domain: names shown, the last one's row, and whether the
             // cap left some out.
             let mut per_domain: HashMap<u32, (usize, usize, bool)> = HashMap::new();
-            for (_, i) in scored {
+            for Candidate { index: i, .. } in scored {
                 let domain = state.name(i).domain;
                 let (shown, last_row, capped) =
                     per_domain.entry(domain).or_insert((0, usize::MAX, false));
@@ -318,8 +419,6 @@ pub fn name_rows(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Vec
                     rows[last_row].more_in_domain = names.saturating_sub(shown as u64);
                 }
             }
-            // The exact score can differ from the quick one by the beacon.
-            rows.retain(|r| r.score >= q.min_score);
             rows.sort_by(score_order);
             rows
         }
@@ -330,7 +429,7 @@ pub fn name_rows(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Vec
 pub fn row(state: &ShardState, i: u32, ctx: &ScoreContext) -> Row {
     let e = state.name(i);
     let (signals, beacon_host) = signals(state, i, ctx, true);
-    let scored = combine::evaluate(&signals, true);
+    let scored = combine::evaluate(&signals, &ctx.base, true);
     let mut hosts: Vec<HostCount> = state
         .name_pairs(i)
         .map(|p| HostCount {
@@ -636,16 +735,13 @@ mod tests {
         }
 
         fn rows(&mut self, q: &ReportQuery) -> Vec<Row> {
-            self.0.refresh_scores(usize::MAX);
-            let partials = host_partials(&self.0);
-            let ctx = ScoreContext {
-                network_hosts: partials.len() as u64,
-                host_random_nx: partials
-                    .iter()
-                    .map(|p| (p.addr, p.random_nx_names))
-                    .collect(),
-            };
+            let ctx = self.context();
             name_rows(&self.0, &ctx, q)
+        }
+
+        fn context(&mut self) -> ScoreContext {
+            let o = overview(&mut self.0);
+            ScoreContext::merge([&o], o.hosts.iter())
         }
     }
 
@@ -689,7 +785,7 @@ mod tests {
         assert!(
             rows[0]
                 .explanation
-                .contains("beacon: every 10 min ±1% (40 beats)"),
+                .contains("beacon: every 10 min ±1% (40 beats over"),
             "{}",
             rows[0].explanation
         );
@@ -698,13 +794,10 @@ mod tests {
             .find(|r| r.name == "odd.example.com")
             .expect("listed");
         assert!(odd.score < rows[0].score - 20.0);
-        // The quick score (cached features) agrees with the exact one.
+        // The quick score (cached features) is the exact one.
         let i = s.0.lookup_name("update.example.com").expect("counted");
-        let ctx = ScoreContext {
-            network_hosts: rows[0].network_hosts,
-            ..ScoreContext::default()
-        };
-        assert!((quick_score(&s.0, i, &ctx) - rows[0].score).abs() < 1.0);
+        let ctx = s.context();
+        assert_eq!(quick_score(&s.0, i, &ctx), rows[0].score);
     }
 
     #[test]
@@ -714,11 +807,11 @@ mod tests {
         // CDN-like: 40 random names under one domain, each asked by many
         // hosts. Tunnel-like: 40 random names under another, one host.
         for n in 0..40 {
-            let cdn = format!("d{:x}q7k2v9z3.cdnprovider.example", n * 7919 + 1_000_003);
+            let cdn = format!("d{:x}q7k2v9z3.cdnprovider.net", n * 7919 + 1_000_003);
             for h in 0..12 {
                 s.ask(&cdn, &format!("10.0.1.{}", (n + h) % 50), 1.0, 1);
             }
-            let tunnel = format!("x{:x}m3zq8w1r.t.badtunnel.example", n * 104_729 + 77);
+            let tunnel = format!("x{:x}m3zq8w1r.t.badtunnel.net", n * 104_729 + 77);
             s.ask(&tunnel, "10.0.0.66", f64::from(n), 16);
         }
         let query = ReportQuery {
@@ -732,16 +825,16 @@ mod tests {
                 .position(|r| r.domain == domain)
                 .expect("listed")
         };
-        let first_cdn = rank("cdnprovider.example");
+        let first_cdn = rank("cdnprovider.net");
         let last_tunnel = rows
             .iter()
-            .rposition(|r| r.domain == "badtunnel.example")
+            .rposition(|r| r.domain == "badtunnel.net")
             .expect("listed");
         assert!(
             last_tunnel < first_cdn,
             "every tunnel name above every CDN name"
         );
-        assert!(rank("badtunnel.example") == 0);
+        assert!(rank("badtunnel.net") == 0);
         let cdn_row = &rows[first_cdn];
         assert!(
             cdn_row.explanation.contains("infrastructure: 40 names"),
@@ -761,7 +854,7 @@ mod tests {
     fn per_domain_cap_counts_the_names_left_out() {
         let mut s = Shard::new();
         for n in 0..10 {
-            s.ask(&format!("q{n}zx8k.t.tun.example"), "10.0.0.66", 1.0, 16);
+            s.ask(&format!("q{n}zx8k.t.tun.net"), "10.0.0.66", 1.0, 16);
         }
         let rows = s.rows(&ReportQuery::default());
         assert_eq!(rows.len(), 3);

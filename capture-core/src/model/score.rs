@@ -60,6 +60,9 @@ pub enum Signal {
     CdnList,
     /// Many names under the domain asked by many hosts (suppresses).
     Infrastructure,
+    /// A known benign structure (reverse lookup, service label, …): no
+    /// evidence is drawn from its shape.
+    KnownClass,
 }
 
 /// One signal's contribution.
@@ -67,7 +70,8 @@ pub enum Signal {
 pub struct Part {
     /// The signal.
     pub signal: Signal,
-    /// Points added (negative for suppression).
+    /// Bits of evidence added: `log2(1 / p)` of the property's base rate
+    /// `p` in this network (negative for suppression).
     pub points: f32,
     /// Why, for people.
     pub detail: String,

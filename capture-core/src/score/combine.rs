@@ -1,43 +1,74 @@
-//! The combined suspicion score of a name: points from each signal, capped
-//! at 100, with the parts and their reasons kept so every row can say why
-//! it ranks where it does.
+//! The suspicion score of a name, as bits of evidence weighed against this
+//! network's own base rates, with the parts and their reasons kept so every
+//! row can say why it ranks where it does.
 //!
-//! | signal | points | when |
+//! A property that a share `p` of this network's names (or hosts) has is
+//! worth `log2(1 / p)` bits: if 12% of names are asked as TXT, a TXT query
+//! says 3 bits; if 0.4% are, 8 bits. Every explanation states the measured
+//! share. The soft hints one query can carry (rarity, random labels,
+//! NXDOMAIN, TXT/NULL, long labels, dynamic DNS, IP lookup) are capped
+//! together at [`SOFT_CAP_BITS`], since they are correlated and each is
+//! cheap to produce by chance; evidence that is unlikely by chance over many
+//! observations (periodic beats, a host's burst of random NXDOMAIN names, a
+//! domain's hundreds of unique names from one host) is not, so it dominates
+//! any single query.
+//!
+//! | signal | bits | when |
 //! |---|---|---|
-//! | rare | up to 25 | few of the network's hosts asked (1 of 300 → 25) |
-//! | random labels | up to 25 | lexical randomness above 0.5 |
-//! | beacon | up to 35 | one host's arrivals are periodic |
-//! | NXDOMAIN | up to 15 | share of answers that were NXDOMAIN (5 for names that do not look random: typos) |
-//! | DGA host | 15 | its host asked ≥ 10 distinct random names answered NXDOMAIN |
-//! | tunnel domain | 20 | ≥ 20 names under the domain, asked by ≤ 2 hosts |
-//! | long labels | 10 | a label of 40 characters or more |
-//! | TXT/NULL | 10 | rare name asked as TXT or NULL |
-//! | dynamic DNS | 30 | under a dynamic-DNS provider, asked by ≤ 2 hosts |
-//! | IP lookup | 25 | a public-IP lookup service, asked by few hosts |
-//! | watch list | 50 | on the user's watch list |
+//! | rare | `log2(names / names asked by so few hosts)` | at most 2 hosts asked |
+//! | random labels | `log2(1 / share of names at least as random)` | randomness above 0.5 |
+//! | NXDOMAIN | `log2(names / NXDOMAIN names)` × share of answers | not a typo-like name |
+//! | TXT/NULL | `log2(names / TXT-or-NULL names)` | few hosts |
+//! | long labels | `log2(names / names with a 40+ label)` | |
+//! | dynamic DNS | `log2(hosts / hosts asking dynamic DNS)` | a customer name, few hosts |
+//! | IP lookup | `log2(hosts / hosts asking IP lookups)` | few hosts |
+//! | watch list | 20 | on the user's watch list |
+//! | beacon | [`beacon_bits`] | periodic arrivals of one host |
+//! | DGA host | [`dga_bits`] | its host asked many random NXDOMAIN names |
+//! | tunnel domain | [`tunnel_bits`] | many names under its domain from ≤ 2 hosts |
 //!
-//! Infrastructure is suppressed, not scored: a name under a listed CDN or
-//! cloud suffix keeps a tenth of its points; so does one whose registered
-//! domain has many names asked by many hosts (the spread signal, which
-//! needs no list).
+//! Names of a known benign class ([`NameClass`]) give no evidence from
+//! their shape. Infrastructure is suppressed, not scored: a name under a
+//! listed CDN or cloud suffix keeps a tenth of its bits; so does one whose
+//! registered domain has many names asked by many hosts (the spread signal,
+//! which needs no list). The score shown is `100 × (1 − 2^(−bits / 10))`.
 
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use super::class::NameClass;
 use crate::model::score::{BeaconScore, Part, Signal};
 
-/// Hosts at or below which a dynamic-DNS name counts as "few hosts".
+/// Hosts at or below which a name counts as asked by "few hosts".
 const FEW_HOSTS: u64 = 2;
 /// Names under one domain from which its spread is judged.
 const SPREAD_NAMES: u32 = 20;
+/// Names under one domain, from at most two hosts, from which it looks like
+/// a tunnel.
+pub const TUNNEL_NAMES: u32 = 10;
 /// Distinct random-looking names answered NXDOMAIN from which a host
 /// looks like it runs a DGA (typos give a few, a DGA dozens).
-const DGA_HOST_NAMES: u64 = 10;
+pub const DGA_HOST_NAMES: u64 = 8;
 /// Label length from which a label looks like a tunnel's payload.
 const LONG_LABEL: usize = 40;
 /// Lexical randomness above which labels count as random.
 const RANDOM_FROM: f32 = 0.5;
+/// The most bits the soft hints of one name add up to.
+pub const SOFT_CAP_BITS: f32 = 16.0;
+/// The most bits one behaviour (beacon, DGA burst, tunnel) gives.
+pub const BEHAVIOUR_CAP_BITS: f32 = 60.0;
+/// Bits a watch-list match gives.
+const WATCH_BITS: f32 = 20.0;
+/// Beats a periodic series needs before it counts as a beacon: with three
+/// beats any spacing fits some period, and under eight a ±5% fit happens by
+/// chance to bursty browsing often enough to flood a report (each further
+/// interval within ±j of the grid has a chance of about 2j).
+pub const BEACON_MIN_BEATS: u32 = 8;
+/// Periods under this whose name never got a good answer are retry loops
+/// (a resolver or stub re-asking a failing name every few seconds), not
+/// beacons.
+pub const RETRY_PERIOD_S: f64 = 60.0;
 
 /// List matches of a name, as bits.
 pub mod marks {
@@ -55,6 +86,83 @@ pub mod marks {
     pub const SCORED: u8 = 1 << 7;
 }
 
+/// How common each property is in the traffic being analysed: the
+/// denominators of every weight. Counts are of distinct names (or hosts).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BaseRates {
+    /// Names counted in detail.
+    pub names: u64,
+    /// Names of an ordinary class (the population shape evidence is drawn
+    /// from).
+    pub ordinary_names: u64,
+    /// Names asked by one host.
+    pub one_host_names: u64,
+    /// Names asked by two hosts.
+    pub two_host_names: u64,
+    /// Ordinary names asked as TXT or NULL.
+    pub txt_names: u64,
+    /// Ordinary names answered NXDOMAIN.
+    pub nx_names: u64,
+    /// Ordinary names with a label of 40+ characters.
+    pub long_label_names: u64,
+    /// Ordinary names by quantized randomness (16 bins of 1/16).
+    pub randomness: [u64; 16],
+    /// Hosts on the network.
+    pub hosts: u64,
+    /// Hosts that asked a dynamic-DNS customer name.
+    pub ddns_hosts: u64,
+    /// Hosts that asked a public-IP lookup service.
+    pub ip_lookup_hosts: u64,
+    /// Median distinct names per host.
+    pub median_host_names: u64,
+}
+
+impl BaseRates {
+    /// Adds another shard's counts (host figures are set by the merger).
+    pub fn add_names(&mut self, other: &Self) {
+        self.names += other.names;
+        self.ordinary_names += other.ordinary_names;
+        self.one_host_names += other.one_host_names;
+        self.two_host_names += other.two_host_names;
+        self.txt_names += other.txt_names;
+        self.nx_names += other.nx_names;
+        self.long_label_names += other.long_label_names;
+        for (a, b) in self.randomness.iter_mut().zip(other.randomness) {
+            *a += b;
+        }
+    }
+
+    /// Ordinary names at least as random as `randomness`.
+    fn at_least_as_random(&self, randomness: f32) -> u64 {
+        let bin = randomness_bin(randomness);
+        self.randomness[bin..].iter().sum()
+    }
+}
+
+/// The bin of a randomness in [`BaseRates::randomness`].
+pub fn randomness_bin(randomness: f32) -> usize {
+    ((randomness.clamp(0.0, 1.0) * 16.0) as usize).min(15)
+}
+
+/// `log2((total + 1) / (count + 1))`: the surprise of a property that
+/// `count` of `total` have (add-one smoothed, so an unseen property is
+/// surprising but finite).
+pub fn surprise(count: u64, total: u64) -> f32 {
+    (((total + 1) as f64) / ((count.min(total) + 1) as f64))
+        .log2()
+        .max(0.0) as f32
+}
+
+/// A share as a percentage for explanations: "0.4%", "12%".
+pub fn percent(count: u64, total: u64) -> String {
+    let p = 100.0 * count as f64 / total.max(1) as f64;
+    if p < 1.0 {
+        format!("{p:.1}%")
+    } else {
+        format!("{p:.0}%")
+    }
+}
+
 /// Everything the score of one name looks at.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NameSignals {
@@ -62,12 +170,12 @@ pub struct NameSignals {
     pub queries: u64,
     /// Distinct hosts that asked.
     pub hosts: u64,
-    /// Distinct hosts on the network.
-    pub network_hosts: u64,
     /// Lexical randomness of its labels, 0..=1.
     pub randomness: f32,
     /// List marks ([`marks`]).
     pub marks: u8,
+    /// Its structural class.
+    pub class: NameClass,
     /// Distinct names under its registered domain.
     pub domain_names: u32,
     /// Distinct hosts asking names under its registered domain.
@@ -81,16 +189,24 @@ pub struct NameSignals {
     /// Most distinct random-looking NXDOMAIN names any of its hosts asked
     /// (network-wide).
     pub host_random_nx: u64,
-    /// The most periodic (host, name) arrivals, if any were regular enough
-    /// to measure.
+    /// Bits of beacon evidence of its most periodic (host, name), as the
+    /// engine cached them ([`beacon_bits`], quantized): the same in every
+    /// view, so the order never depends on how a row was reached.
+    pub beacon_bits: f32,
+    /// That series' period is under [`RETRY_PERIOD_S`].
+    pub beacon_short_period: bool,
+    /// That series measured, for the explanation (the bits come from
+    /// `beacon_bits`).
     pub beacon: Option<BeaconScore>,
 }
 
 /// A name's score and, when asked for, its parts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scored {
-    /// 0..=100.
+    /// 0..=100, from [`score_of_bits`].
     pub score: f32,
+    /// Bits of evidence (the order of the report).
+    pub bits: f32,
     /// The parts (empty unless explained).
     pub parts: Vec<Part>,
 }
@@ -103,28 +219,39 @@ struct Parts {
 }
 
 impl Parts {
-    fn add(&mut self, signal: Signal, points: f32, detail: impl FnOnce() -> String) {
-        if points == 0.0 {
-            return;
-        }
-        self.total += points;
+    /// A part that adds nothing but explains (a known class).
+    fn note(&mut self, signal: Signal, detail: impl FnOnce() -> String) {
         if self.explain {
             self.parts.push(Part {
                 signal,
-                points,
+                points: 0.0,
+                detail: detail(),
+            });
+        }
+    }
+
+    fn add(&mut self, signal: Signal, bits: f32, detail: impl FnOnce() -> String) {
+        if bits == 0.0 {
+            return;
+        }
+        self.total += bits;
+        if self.explain {
+            self.parts.push(Part {
+                signal,
+                points: bits,
                 detail: detail(),
             });
         }
     }
 }
 
-/// Rarity across the network: 1 for one host of many, 0 when all asked.
-fn host_rarity(hosts: u64, network: u64) -> f32 {
-    if hosts == 0 {
-        return 1.0;
+/// The displayed score of `bits` of evidence: 0..100, 50 at 10 bits, 75 at
+/// 20, 94 at 40.
+pub fn score_of_bits(bits: f32) -> f32 {
+    if bits <= 0.0 {
+        return 0.0;
     }
-    let network = network.max(hosts).max(2) as f32;
-    (1.0 - (hosts as f32).ln() / network.ln()).clamp(0.0, 1.0)
+    (100.0 * (1.0 - (-bits / 10.0).exp2())).clamp(0.0, 100.0)
 }
 
 /// Whether labels of this lexical randomness (0..=1) count as random.
@@ -132,73 +259,181 @@ pub fn is_random(randomness: f32) -> bool {
     randomness > RANDOM_FROM
 }
 
-/// Scores a name; with `explain`, keeps each part with its reason.
-pub fn evaluate(s: &NameSignals, explain: bool) -> Scored {
+/// Bits of evidence that a series is periodic: each beat after the first
+/// three that lands within ±jitter of the period grid has a chance of about
+/// `2 × jitter` (at least 2%) of doing so by chance, weighted by the
+/// series' regularity score; capped at [`BEHAVIOUR_CAP_BITS`]. Series under
+/// [`BEACON_MIN_BEATS`] beats give nothing.
+pub fn beacon_bits(b: &BeaconScore) -> f32 {
+    if b.beats < BEACON_MIN_BEATS {
+        return 0.0;
+    }
+    let per_beat = (1.0 / (2.0 * b.jitter.max(0.01))).log2().max(0.0);
+    (b.score * per_beat * (b.beats - 3) as f32).min(BEHAVIOUR_CAP_BITS)
+}
+
+/// Bits of evidence that a host runs a DGA: `names` distinct random-looking
+/// names answered NXDOMAIN, each as surprising as such names are among this
+/// network's names (at most 3 bits each), from [`DGA_HOST_NAMES`] on.
+pub fn dga_bits(names: u64, base: &BaseRates) -> f32 {
+    if names < DGA_HOST_NAMES {
+        return 0.0;
+    }
+    let each = surprise(base.nx_names, base.ordinary_names).clamp(1.0, 3.0);
+    (names as f32 * each).min(BEHAVIOUR_CAP_BITS)
+}
+
+/// Bits of evidence that a domain carries a tunnel: `names` distinct names
+/// under it from at most two hosts, 1.5 bits each beyond the first five
+/// (from [`TUNNEL_NAMES`] on).
+pub fn tunnel_bits(names: u32) -> f32 {
+    if names < TUNNEL_NAMES {
+        return 0.0;
+    }
+    (1.5 * (names - 5) as f32).min(BEHAVIOUR_CAP_BITS)
+}
+
+/// Scores a name against `base`; with `explain`, keeps each part with its
+/// reason.
+pub fn evaluate(s: &NameSignals, base: &BaseRates, explain: bool) -> Scored {
     let mut p = Parts {
         explain,
         total: 0.0,
         parts: Vec::new(),
     };
     let few = s.hosts <= FEW_HOSTS;
-    let infrastructure = s.domain_names >= SPREAD_NAMES
-        && u64::from(s.domain_hosts) >= (s.network_hosts / 30).max(5);
-    let tunnel_domain = s.domain_names >= SPREAD_NAMES && s.domain_hosts <= 2;
+    let ordinary = !s.class.is_benign();
+    let infrastructure =
+        s.domain_names >= SPREAD_NAMES && u64::from(s.domain_hosts) >= (base.hosts / 30).max(5);
+    let tunnel_domain = s.domain_names >= TUNNEL_NAMES && s.domain_hosts <= 2;
 
-    let rare = 25.0 * host_rarity(s.hosts, s.network_hosts);
-    p.add(Signal::Rare, rare, || {
-        format!(
-            "rare: {} {}, {} of {} hosts",
-            s.queries,
-            if s.queries == 1 { "query" } else { "queries" },
-            s.hosts,
-            s.network_hosts.max(s.hosts)
-        )
-    });
-    let random = if s.randomness > RANDOM_FROM {
-        25.0 * (s.randomness - RANDOM_FROM) / (1.0 - RANDOM_FROM)
-    } else {
-        0.0
-    };
-    p.add(Signal::RandomLabels, random, || {
-        format!("random labels: p={:.2}", s.randomness)
-    });
-    if let Some(b) = s.beacon {
-        p.add(Signal::Beacon, 35.0 * b.score, || {
-            let mut d = format!(
-                "beacon: every {} ±{:.0}% ({} beats",
-                format_period(b.period_s),
-                (b.jitter * 100.0).max(1.0),
-                b.beats
-            );
-            if b.missed > 0 {
-                let _ = write!(d, ", {} missed", b.missed);
-            }
-            d.push(')');
-            d
+    if !ordinary {
+        p.note(Signal::KnownClass, || s.class.describe().to_owned());
+    }
+    // Soft hints: each weighed by its share in this network.
+    if few && s.hosts > 0 {
+        let alike = if s.hosts == 1 {
+            base.one_host_names
+        } else {
+            base.one_host_names + base.two_host_names
+        };
+        p.add(Signal::Rare, surprise(alike, base.names), || {
+            format!(
+                "rare: {} {} from {} of {} hosts ({} of names are this rare)",
+                s.queries,
+                if s.queries == 1 { "query" } else { "queries" },
+                s.hosts,
+                base.hosts.max(s.hosts),
+                percent(alike, base.names)
+            )
         });
     }
-    if s.nxdomain > 0 {
+    if ordinary && is_random(s.randomness) {
+        let alike = base.at_least_as_random(s.randomness);
+        p.add(
+            Signal::RandomLabels,
+            surprise(alike, base.ordinary_names),
+            || {
+                format!(
+                    "random labels p={:.2} ({} of names as random)",
+                    s.randomness,
+                    percent(alike, base.ordinary_names)
+                )
+            },
+        );
+    }
+    if ordinary && s.nxdomain > 0 {
         let share = (s.nxdomain as f32 / s.responses.max(1) as f32).min(1.0);
         // A mistyped name is answered NXDOMAIN too; it looks ordinary.
-        let weight = if s.randomness > RANDOM_FROM {
-            15.0
-        } else {
-            5.0
-        };
-        p.add(Signal::Nxdomain, weight * share, || {
-            format!("NXDOMAIN {:.0}%", share * 100.0)
-        });
-        if s.host_random_nx >= DGA_HOST_NAMES && s.randomness > RANDOM_FROM {
-            p.add(Signal::DgaHost, 15.0, || {
+        let weight = if is_random(s.randomness) { 1.0 } else { 0.3 };
+        p.add(
+            Signal::Nxdomain,
+            weight * share * surprise(base.nx_names, base.ordinary_names),
+            || {
                 format!(
-                    "DGA-like host: {} random names answered NXDOMAIN",
-                    s.host_random_nx
+                    "NXDOMAIN {:.0}% ({} of names get NXDOMAIN)",
+                    share * 100.0,
+                    percent(base.nx_names, base.ordinary_names)
                 )
-            });
-        }
+            },
+        );
     }
-    if tunnel_domain {
-        p.add(Signal::TunnelDomain, 20.0, || {
+    if ordinary && s.txt_or_null && few {
+        p.add(
+            Signal::TxtOrNull,
+            surprise(base.txt_names, base.ordinary_names),
+            || {
+                format!(
+                    "TXT/NULL: {} of this network's names",
+                    percent(base.txt_names, base.ordinary_names)
+                )
+            },
+        );
+    }
+    if ordinary && s.marks & marks::LONG_LABEL != 0 {
+        p.add(
+            Signal::LongLabels,
+            surprise(base.long_label_names, base.ordinary_names),
+            || {
+                format!(
+                    "a label of {LONG_LABEL}+ characters ({} of names)",
+                    percent(base.long_label_names, base.ordinary_names)
+                )
+            },
+        );
+    }
+    if ordinary && s.marks & marks::DYNAMIC_DNS != 0 && few {
+        p.add(
+            Signal::DynamicDns,
+            surprise(base.ddns_hosts, base.hosts),
+            || {
+                format!(
+                    "dynamic-DNS name: {} of hosts ask one",
+                    percent(base.ddns_hosts, base.hosts)
+                )
+            },
+        );
+    }
+    if s.marks & marks::IP_LOOKUP != 0 && s.hosts <= (base.hosts / 20).max(FEW_HOSTS) {
+        p.add(
+            Signal::IpLookup,
+            surprise(base.ip_lookup_hosts, base.hosts),
+            || {
+                format!(
+                    "public-IP lookup: {} of hosts check their address",
+                    percent(base.ip_lookup_hosts, base.hosts)
+                )
+            },
+        );
+    }
+    if p.total > SOFT_CAP_BITS {
+        let over = p.total - SOFT_CAP_BITS;
+        p.add(Signal::Rare, -over, || {
+            format!("soft hints capped at {SOFT_CAP_BITS:.0} bits")
+        });
+    }
+    if s.marks & marks::WATCH != 0 {
+        p.add(Signal::Watch, WATCH_BITS, || "on the watch list".into());
+    }
+    // Behaviour: unlikely by chance, not capped with the hints.
+    let retry_loop = s.beacon_short_period && (s.responses == 0 || s.nxdomain >= s.responses);
+    if ordinary && few && !retry_loop {
+        p.add(Signal::Beacon, s.beacon_bits, || {
+            s.beacon
+                .as_ref()
+                .map_or_else(|| "beacon: periodic arrivals".to_owned(), beacon_detail)
+        });
+    }
+    if ordinary && s.nxdomain > 0 && is_random(s.randomness) {
+        p.add(Signal::DgaHost, dga_bits(s.host_random_nx, base), || {
+            format!(
+                "DGA-like host: {} random names answered NXDOMAIN",
+                s.host_random_nx
+            )
+        });
+    }
+    if ordinary && tunnel_domain {
+        p.add(Signal::TunnelDomain, tunnel_bits(s.domain_names), || {
             format!(
                 "{} names under its domain from {} {}",
                 s.domain_names,
@@ -206,27 +441,6 @@ pub fn evaluate(s: &NameSignals, explain: bool) -> Scored {
                 if s.domain_hosts == 1 { "host" } else { "hosts" }
             )
         });
-    }
-    if s.marks & marks::LONG_LABEL != 0 {
-        p.add(Signal::LongLabels, 10.0, || {
-            format!("a label of {LONG_LABEL}+ characters")
-        });
-    }
-    if s.txt_or_null && few {
-        p.add(Signal::TxtOrNull, 10.0, || "TXT/NULL queries".into());
-    }
-    if s.marks & marks::DYNAMIC_DNS != 0 && few {
-        p.add(Signal::DynamicDns, 30.0, || {
-            "dynamic-DNS provider, asked by few hosts".into()
-        });
-    }
-    if s.marks & marks::IP_LOOKUP != 0 && s.hosts <= (s.network_hosts / 20).max(FEW_HOSTS) {
-        p.add(Signal::IpLookup, 25.0, || {
-            "public-IP lookup service: a host checking its address".into()
-        });
-    }
-    if s.marks & marks::WATCH != 0 {
-        p.add(Signal::Watch, 50.0, || "on the watch list".into());
     }
 
     let before = p.total;
@@ -242,10 +456,31 @@ pub fn evaluate(s: &NameSignals, explain: bool) -> Scored {
             )
         });
     }
+    let bits = p.total.max(0.0);
     Scored {
-        score: p.total.clamp(0.0, 100.0),
+        score: score_of_bits(bits),
+        bits,
         parts: p.parts,
     }
+}
+
+/// "beacon: every 10 min ±1% (40 beats over 6.7 h, 2 missed)".
+pub fn beacon_detail(b: &BeaconScore) -> String {
+    let mut d = format!(
+        "beacon: every {} ±{:.0}% ({} beats",
+        format_period(b.period_s),
+        (b.jitter * 100.0).max(1.0),
+        b.beats
+    );
+    let span = b.period_s * f64::from(b.beats.saturating_sub(1) + b.missed);
+    if span >= 60.0 {
+        let _ = write!(d, " over {}", format_period(span));
+    }
+    if b.missed > 0 {
+        let _ = write!(d, ", {} missed", b.missed);
+    }
+    d.push(')');
+    d
 }
 
 /// "612 s", "15 min", "6 h".
@@ -280,45 +515,150 @@ pub fn has_long_label(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// A network of 300 hosts and 100,000 names, most asked by one host.
+    fn network() -> BaseRates {
+        let mut randomness = [0u64; 16];
+        randomness[2] = 60_000;
+        randomness[6] = 30_000;
+        randomness[12] = 7_000;
+        randomness[15] = 3_000;
+        BaseRates {
+            names: 100_000,
+            ordinary_names: 100_000,
+            one_host_names: 60_000,
+            two_host_names: 10_000,
+            txt_names: 1_000,
+            nx_names: 5_000,
+            long_label_names: 200,
+            randomness,
+            hosts: 300,
+            ddns_hosts: 2,
+            ip_lookup_hosts: 3,
+            median_host_names: 400,
+        }
+    }
+
     fn base() -> NameSignals {
         NameSignals {
-            queries: 3,
+            queries: 1,
             hosts: 1,
-            network_hosts: 300,
             domain_names: 1,
             domain_hosts: 1,
             ..NameSignals::default()
         }
     }
 
-    #[test]
-    fn one_host_of_many_is_rare_and_explained() {
-        let s = evaluate(&base(), true);
-        assert_eq!(s.score, 25.0);
-        assert_eq!(explanation(&s.parts), "rare: 3 queries, 1 of 300 hosts");
-        let everyone = NameSignals {
-            hosts: 300,
+    fn periodic(b: BeaconScore, short: bool) -> NameSignals {
+        NameSignals {
+            beacon_bits: beacon_bits(&b),
+            beacon_short_period: short,
+            beacon: Some(b),
             ..base()
-        };
-        assert_eq!(evaluate(&everyone, false).score, 0.0);
+        }
+    }
+
+    fn beacon(beats: u32, jitter: f32) -> BeaconScore {
+        BeaconScore {
+            score: 0.95,
+            period_s: 43_200.0 / f64::from(beats),
+            jitter,
+            beats,
+            missed: 0,
+            skew: 0.0,
+            gaps: 0,
+            extras: 0,
+        }
     }
 
     #[test]
-    fn dga_name_from_a_dga_host_outranks_a_rare_ordinary_name() {
-        let dga = NameSignals {
-            randomness: 0.95,
+    fn rarity_says_little_when_most_names_are_rare() {
+        let s = evaluate(&base(), &network(), true);
+        assert!(s.bits < 1.0, "{s:?}");
+        assert!(
+            explanation(&s.parts).contains("(60% of names are this rare)"),
+            "{}",
+            explanation(&s.parts)
+        );
+    }
+
+    #[test]
+    fn a_strong_beacon_outranks_any_single_query() {
+        let n = network();
+        let everything_on_one_query = NameSignals {
+            randomness: 1.0,
             responses: 1,
             nxdomain: 1,
-            host_random_nx: 40,
+            txt_or_null: true,
+            marks: marks::DYNAMIC_DNS | marks::IP_LOOKUP | marks::LONG_LABEL,
             ..base()
         };
-        let s = evaluate(&dga, true);
+        let soft = evaluate(&everything_on_one_query, &n, true);
+        assert!(soft.bits <= SOFT_CAP_BITS + 0.01, "{soft:?}");
+        // A pronounceable name, 42 beats at ±1% over 12 hours.
+        let beacon = NameSignals {
+            queries: 42,
+            randomness: 0.1,
+            responses: 42,
+            ..periodic(beacon(42, 0.01), false)
+        };
+        let strong = evaluate(&beacon, &n, true);
+        assert!(strong.score > soft.score + 10.0, "{strong:?} vs {soft:?}");
         assert!(
-            (s.score - (25.0 + 22.5 + 15.0 + 15.0)).abs() < 0.01,
-            "{s:?}"
+            explanation(&strong.parts).contains("42 beats over 11.7 h"),
+            "{}",
+            explanation(&strong.parts)
         );
-        assert!(explanation(&s.parts).contains("NXDOMAIN 100%"));
-        assert!(s.score > evaluate(&base(), false).score + 40.0);
+    }
+
+    #[test]
+    fn weights_move_with_the_networks_shares() {
+        let txt = NameSignals {
+            txt_or_null: true,
+            ..base()
+        };
+        let rare_txt = evaluate(&txt, &network(), true);
+        let common = BaseRates {
+            txt_names: 12_000,
+            ..network()
+        };
+        let common_txt = evaluate(&txt, &common, true);
+        assert!(rare_txt.bits > common_txt.bits + 3.0);
+        assert!(explanation(&rare_txt.parts).contains("TXT/NULL: 1% of this network's names"));
+        assert!(explanation(&common_txt.parts).contains("TXT/NULL: 12% of this network's names"));
+    }
+
+    #[test]
+    fn benign_classes_give_no_shape_evidence() {
+        let reverse = NameSignals {
+            randomness: 0.9,
+            responses: 1,
+            nxdomain: 1,
+            class: NameClass::Reverse,
+            ..base()
+        };
+        let s = evaluate(&reverse, &network(), true);
+        assert!(s.bits < 1.0, "{s:?}");
+        assert!(explanation(&s.parts).starts_with("reverse lookup"));
+    }
+
+    #[test]
+    fn retry_loops_and_few_beats_are_not_beacons() {
+        assert_eq!(beacon_bits(&beacon(BEACON_MIN_BEATS - 1, 0.01)), 0.0);
+        assert!(beacon_bits(&beacon(BEACON_MIN_BEATS, 0.01)) > 20.0);
+        let retry = NameSignals {
+            queries: 60,
+            responses: 60,
+            nxdomain: 60,
+            ..periodic(beacon(60, 0.01), true)
+        };
+        let s = evaluate(&retry, &network(), true);
+        assert!(!s.parts.iter().any(|p| p.signal == Signal::Beacon));
+        let answered = NameSignals {
+            nxdomain: 0,
+            ..retry
+        };
+        let s = evaluate(&answered, &network(), true);
+        assert!(s.parts.iter().any(|p| p.signal == Signal::Beacon));
     }
 
     #[test]
@@ -331,61 +671,15 @@ mod tests {
             ..base()
         };
         let tunnel = NameSignals {
-            domain_names: 5000,
+            hosts: 1,
             domain_hosts: 1,
             ..cdn
         };
-        let cdn_score = evaluate(&cdn, true);
-        let tunnel_score = evaluate(&tunnel, true);
+        let cdn_score = evaluate(&cdn, &network(), true);
+        let tunnel_score = evaluate(&tunnel, &network(), true);
         assert!(cdn_score.score < 10.0, "{cdn_score:?}");
-        assert!(tunnel_score.score > 50.0, "{tunnel_score:?}");
+        assert!(tunnel_score.score > 90.0, "{tunnel_score:?}");
         assert!(explanation(&cdn_score.parts).contains("infrastructure: 5000 names"));
-        let listed = NameSignals {
-            marks: marks::CDN,
-            domain_names: 1,
-            ..cdn
-        };
-        assert!(evaluate(&listed, false).score < 10.0);
-    }
-
-    #[test]
-    fn beacon_and_dynamic_dns_rank_an_ordinary_label() {
-        let s = NameSignals {
-            queries: 41,
-            marks: marks::DYNAMIC_DNS,
-            beacon: Some(BeaconScore {
-                score: 0.95,
-                period_s: 612.0,
-                jitter: 0.01,
-                beats: 41,
-                missed: 0,
-                skew: 0.0,
-                gaps: 0,
-                extras: 0,
-            }),
-            ..base()
-        };
-        let scored = evaluate(&s, true);
-        assert!(scored.score > 80.0, "{scored:?}");
-        assert_eq!(
-            explanation(&scored.parts),
-            "rare: 41 queries, 1 of 300 hosts · beacon: every 10 min ±1% (41 beats) · dynamic-DNS provider, asked by few hosts"
-        );
-    }
-
-    #[test]
-    fn ip_lookup_from_few_hosts_ranks() {
-        let s = NameSignals {
-            marks: marks::IP_LOOKUP,
-            ..base()
-        };
-        assert_eq!(evaluate(&s, false).score, 50.0);
-        let common = NameSignals {
-            hosts: 200,
-            marks: marks::IP_LOOKUP,
-            ..base()
-        };
-        assert!(evaluate(&common, false).score < 5.0);
     }
 
     #[test]
@@ -398,8 +692,11 @@ mod tests {
             marks: marks::WATCH | marks::DYNAMIC_DNS | marks::LONG_LABEL,
             txt_or_null: true,
             domain_names: 100,
-            ..base()
+            ..periodic(beacon(60, 0.0), false)
         };
-        assert_eq!(evaluate(&everything, false).score, 100.0);
+        let s = evaluate(&everything, &network(), false);
+        assert!(s.score <= 100.0 && s.score > 99.0, "{s:?}");
+        assert_eq!(score_of_bits(0.0), 0.0);
+        assert_eq!(score_of_bits(10.0), 50.0);
     }
 }

@@ -2,6 +2,8 @@
 //! on small exact cases without a kernel.
 
 pub mod beacon;
+pub mod benign;
+pub mod class;
 pub mod combine;
 pub mod host;
 pub mod lexical;

@@ -6,10 +6,14 @@
 use super::{ShardState, ring::NS_PER_DS};
 use crate::score::{
     beacon,
-    combine::{has_long_label, marks},
+    class::NameClass,
+    combine::{self, has_long_label, marks},
     lexical::LexicalModel,
     lists::ListKind,
 };
+
+/// Cached beacon bits are kept as `bits × 4` in a byte.
+pub(super) const BEACON_BITS_SCALE: f32 = 4.0;
 
 impl ShardState {
     /// Scores up to `budget` names and dirty rings not scored yet (lexical
@@ -22,10 +26,11 @@ impl ShardState {
             let i = self.scored_names;
             self.scored_names += 1;
             budget -= 1;
-            let (lexical, marks) = self.name_features(i, model);
+            let (lexical, marks, class) = self.name_features(i, model);
             let e = self.data.names.get_mut(i);
             e.lexical = lexical;
             e.marks = marks;
+            e.class = class as u8;
         }
         while budget > 0 {
             let Some(r) = self.dirty_rings.pop() else {
@@ -40,16 +45,18 @@ impl ShardState {
                 .in_order()
                 .map(|ds| u64::from(ds) * NS_PER_DS)
                 .collect();
-            let score = beacon::score(&arrivals).map_or(0.0, |b| b.score);
+            let measured = beacon::score(&arrivals);
+            let bits = measured.as_ref().map_or(0.0, combine::beacon_bits);
             let ring = self.data.rings.get_mut(r);
-            ring.beacon = (score.clamp(0.0, 1.0) * 255.0).round() as u8;
+            ring.beacon = (bits * BEACON_BITS_SCALE).round().clamp(0.0, 255.0) as u8;
+            ring.short_period = measured.is_some_and(|b| b.period_s < combine::RETRY_PERIOD_S);
             ring.scored = true;
         }
         (self.scored_names as usize) < self.data.names.len() || !self.dirty_rings.is_empty()
     }
 
-    /// Lexical randomness (quantized) and list marks of name `i`.
-    fn name_features(&self, i: u32, model: &LexicalModel) -> (u8, u8) {
+    /// Lexical randomness (quantized), list marks and class of name `i`.
+    fn name_features(&self, i: u32, model: &LexicalModel) -> (u8, u8, NameClass) {
         let e = self.data.names.get(i);
         let name = std::str::from_utf8(self.data.arena.get(e.name)).unwrap_or("");
         let domain = std::str::from_utf8(self.data.arena.get(self.data.domains.get(e.domain).name))
@@ -79,6 +86,10 @@ impl ShardState {
         if has_long_label(name) {
             m |= marks::LONG_LABEL;
         }
-        ((randomness.clamp(0.0, 1.0) * 255.0).round() as u8, m)
+        (
+            (randomness.clamp(0.0, 1.0) * 255.0).round() as u8,
+            m,
+            NameClass::of(name, &self.lists),
+        )
     }
 }

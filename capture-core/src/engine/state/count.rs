@@ -118,6 +118,7 @@ impl ShardState {
             qtypes: 0,
             lexical: 0,
             marks: 0,
+            class: 0,
         });
         let d = &self.data;
         let h = &self.hasher;

@@ -323,13 +323,19 @@ impl ShardState {
         e.solo == NONE || e.link != NONE
     }
 
-    /// The cached beacon score of a pair (0..=1), if its ring is scored.
-    pub fn cached_beacon(&self, pair: &PairView<'_>) -> Option<f32> {
+    /// The cached beacon evidence of a pair (bits, and whether its period
+    /// is short enough to be a retry loop), if its ring is scored.
+    pub fn cached_beacon(&self, pair: &PairView<'_>) -> Option<(f32, bool)> {
         if pair.ring == NONE {
             return None;
         }
         let ring = self.data.rings.get(pair.ring);
-        ring.scored.then(|| f32::from(ring.beacon) / 255.0)
+        ring.scored.then(|| {
+            (
+                f32::from(ring.beacon) / cache::BEACON_BITS_SCALE,
+                ring.short_period,
+            )
+        })
     }
 
     /// The kept arrival times of a pair, oldest first, ns since the epoch.

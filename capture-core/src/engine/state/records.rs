@@ -46,6 +46,11 @@ pub struct NameEntry {
     pub lexical: u8,
     /// List matches and shape ([`marks`]); 0 until scored.
     pub marks: u8,
+    /// Structural class ([`crate::score::class::NameClass`] as `u8`),
+    /// valid once scored; recomputed after a snapshot loads, so not stored
+    /// in it.
+    #[serde(skip)]
+    pub class: u8,
 }
 
 /// One host's queries for one name, once the name has two hosts or more.

@@ -28,9 +28,15 @@ pub(super) struct Ring {
     pub(super) beats: [[u32; RING_BEATS / 2]; 2],
     pub(super) used: u8,
     pub(super) next: u8,
-    /// Cached beacon score, quantized to 0..=255 (0 also when fewer beats
-    /// than a score needs); valid while `scored`.
+    /// Cached bits of beacon evidence ([`crate::score::combine::beacon_bits`])
+    /// times four, 0 also when the beats are too few to measure; valid
+    /// while `scored`.
     pub(super) beacon: u8,
+    /// The measured period is under
+    /// [`crate::score::combine::RETRY_PERIOD_S`] (valid while `scored`;
+    /// recomputed after a snapshot loads).
+    #[serde(skip)]
+    pub(super) short_period: bool,
     /// Whether `beacon` is up to date with the beats.
     pub(super) scored: bool,
 }
@@ -41,6 +47,7 @@ impl Ring {
         used: 0,
         next: 0,
         beacon: 0,
+        short_period: false,
         scored: false,
     };
 
