@@ -3,6 +3,7 @@
 
 pub mod capture_bench;
 pub mod evaluation;
+pub mod real_captures;
 
 use capture_common::{DnsEvent, EventKind, FAMILY_IPV4};
 use dnsrare_core::{

@@ -98,7 +98,7 @@ fn damaged_snapshots_are_set_aside_and_the_daemon_starts_empty() {
         (
             "future version",
             future,
-            "has format version 99; this dnsrare reads version 2",
+            "has format version 99; this dnsrare reads version 3",
         ),
         (
             "not a snapshot",

@@ -15,6 +15,7 @@ pub mod batch;
 pub mod chunked;
 pub mod domain;
 pub mod hll;
+pub mod leads;
 pub mod report;
 pub mod snapshot;
 pub mod state;
@@ -30,14 +31,18 @@ use crate::{
     model::{
         host::HostAddr,
         query::{ReportQuery, Sort},
-        report::{DomainRow, FoldedRow, HostRow, HostsReply, Row},
+        report::{DomainRow, Finding, FoldedRow, HostRow, HostsReply, Row},
         status::ShardSize,
     },
-    score::{host::host_score, lists::Lists},
+    score::{
+        findings::{self, Leads},
+        host::{HOST_TOP_NAMES, SUSPICIOUS, host_score},
+        lists::Lists,
+    },
 };
 use batch::{Batch, Item};
 use state::{Limits, ShardData, ShardState};
-use view::{HostPartial, HostScores, ScoreContext};
+use view::{HostPartial, ScoreContext};
 
 /// Observations per batch handed to a shard.
 pub const BATCH: usize = 1024;
@@ -107,17 +112,17 @@ pub(crate) enum ShardMsg {
         query: ReportQuery,
         reply: Sender<Vec<Row>>,
     },
-    /// Suspicious names per host.
-    HostScores {
-        context: Arc<ScoreContext>,
-        query: ReportQuery,
-        reply: Sender<Vec<HostScores>>,
-    },
     /// Domain rows.
     Domains {
         context: Arc<ScoreContext>,
         query: ReportQuery,
         reply: Sender<Vec<DomainRow>>,
+    },
+    /// Leads for findings.
+    Leads {
+        context: Arc<ScoreContext>,
+        query: ReportQuery,
+        reply: Sender<Leads>,
     },
     /// Who asked for `name` (only the owning shard has it).
     Hosts {
@@ -290,14 +295,6 @@ fn handle(state: &mut ShardState, msg: ShardMsg, recycle: &Sender<Batch>) {
             state.refresh_scores(usize::MAX);
             let _ = reply.send(view::name_rows(state, &context, &query));
         }
-        ShardMsg::HostScores {
-            context,
-            query,
-            reply,
-        } => {
-            state.refresh_scores(usize::MAX);
-            let _ = reply.send(view::host_scores(state, &context, &query));
-        }
         ShardMsg::Domains {
             context,
             query,
@@ -305,6 +302,14 @@ fn handle(state: &mut ShardState, msg: ShardMsg, recycle: &Sender<Batch>) {
         } => {
             state.refresh_scores(usize::MAX);
             let _ = reply.send(view::domain_rows(state, &context, &query));
+        }
+        ShardMsg::Leads {
+            context,
+            query,
+            reply,
+        } => {
+            state.refresh_scores(usize::MAX);
+            let _ = reply.send(leads::leads(state, &context, &query));
         }
         ShardMsg::Hosts { name, reply } => {
             let _ = reply.send(view::hosts(state, &name));
@@ -448,7 +453,8 @@ impl Querier {
         Ok(rows)
     }
 
-    /// Hosts ranked by how suspicious their names are; `totals` are the
+    /// Hosts ranked by how suspicious their findings are (the best counts
+    /// whole, every other clearly suspicious one a fifth); `totals` are the
     /// hosts of the [`EngineOverview`].
     pub fn host_rows(
         &self,
@@ -456,40 +462,42 @@ impl Querier {
         totals: &HashMap<HostAddr, HostPartial>,
         query: &ReportQuery,
     ) -> Result<Vec<HostRow>, EngineError> {
-        let mut merged: HashMap<HostAddr, HostScores> = HashMap::new();
-        for h in self
-            .ask_all(|reply| ShardMsg::HostScores {
-                context: Arc::clone(context),
-                query: query.clone(),
-                reply,
-            })?
-            .into_iter()
-            .flatten()
-        {
-            match merged.get_mut(&h.addr) {
-                Some(m) => {
-                    m.suspicious += h.suspicious;
-                    m.top.extend(h.top);
-                    view::keep_best(&mut m.top);
-                }
-                None => {
-                    merged.insert(h.addr, h);
-                }
+        let all = self.findings(
+            context,
+            &ReportQuery {
+                top: usize::MAX,
+                min_score: 0.0,
+                ..query.clone()
+            },
+        )?;
+        // Findings come most suspicious first, so each host's list does too.
+        let mut by_host: std::collections::BTreeMap<std::net::IpAddr, Vec<&Finding>> =
+            std::collections::BTreeMap::new();
+        for f in &all {
+            for &h in &f.hosts {
+                by_host.entry(h).or_default().push(f);
             }
         }
-        let mut rows: Vec<HostRow> = merged
-            .into_values()
-            .map(|h| {
-                let t = totals.get(&h.addr);
-                let score = host_score(h.top.iter().map(|(_, s)| *s));
+        let mut rows: Vec<HostRow> = by_host
+            .into_iter()
+            .map(|(addr, findings)| {
+                let t = totals.get(&HostAddr::from(addr));
                 HostRow {
-                    addr: h.addr.ip(),
-                    score,
+                    addr,
+                    score: host_score(findings.iter().map(|f| f.score)),
                     queries: t.map_or(0, |t| t.queries),
                     names: t.map_or(0, |t| t.names),
                     nxdomain: t.map_or(0, |t| t.nxdomain),
-                    suspicious_names: h.suspicious,
-                    top_names: h.top,
+                    suspicious_names: findings
+                        .iter()
+                        .filter(|f| f.score >= SUSPICIOUS)
+                        .map(|f| f.names.len() as u64 + f.more_names)
+                        .sum(),
+                    top_names: findings
+                        .iter()
+                        .take(HOST_TOP_NAMES)
+                        .filter_map(|f| f.names.first().map(|n| (n.clone(), f.score)))
+                        .collect(),
                 }
             })
             .filter(|r| r.score >= query.min_score)
@@ -497,6 +505,27 @@ impl Querier {
         rows.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.addr.cmp(&b.addr)));
         rows.truncate(query.top);
         Ok(rows)
+    }
+
+    /// Findings over all shards, most suspicious first.
+    pub fn findings(
+        &self,
+        context: &Arc<ScoreContext>,
+        query: &ReportQuery,
+    ) -> Result<Vec<Finding>, EngineError> {
+        let mut leads = Leads::default();
+        for mut part in self.ask_all(|reply| ShardMsg::Leads {
+            context: Arc::clone(context),
+            query: query.clone(),
+            reply,
+        })? {
+            leads.names.append(&mut part.names);
+            leads.domains.append(&mut part.domains);
+        }
+        let mut findings = findings::build(&leads, &context.base);
+        findings.retain(|f| f.score >= query.min_score);
+        findings.truncate(query.top);
+        Ok(findings)
     }
 
     /// Registered domains ranked by their most suspicious name.

@@ -40,8 +40,13 @@ pub fn report(
         hosts: Vec::new(),
         domains: Vec::new(),
         folded: Vec::new(),
+        findings: Vec::new(),
     };
     match query.view {
+        View::Finding => {
+            report.findings = querier.findings(&context, query)?;
+            report.rows = querier.names(&context, query)?;
+        }
         View::Name => report.rows = querier.names(&context, query)?,
         View::Host => report.hosts = querier.host_rows(&context, &overview.hosts, query)?,
         View::Domain => report.domains = querier.domain_rows(&context, query)?,

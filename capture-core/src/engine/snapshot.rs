@@ -32,7 +32,7 @@ use crate::model::capture::{CaptureCounters, ParseErrorCounts};
 const MAGIC: &[u8; 8] = b"DNSRSNAP";
 /// The format this build writes and reads (2: arrival rings keep their
 /// cached beacon score).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Most shards a snapshot may ask for (one thread each).
 pub const MAX_SHARDS: usize = 256;
 const HEADER_LEN: usize = 8 + 4 + 8 + 4;
@@ -334,7 +334,11 @@ mod tests {
         assert!(
             matches!(err, SnapshotError::FutureVersion { found, .. } if found == FORMAT_VERSION + 1)
         );
-        assert!(err.to_string().contains("format version 3"), "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("format version {}", FORMAT_VERSION + 1)),
+            "{err}"
+        );
 
         let mut flipped = good.clone();
         let last = flipped.len() - 1;

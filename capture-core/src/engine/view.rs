@@ -27,15 +27,12 @@ use crate::{
         beacon,
         class::NameClass,
         combine::{self, BaseRates, NameSignals, marks},
-        host::SUSPICIOUS,
         lists::ListKind,
     },
 };
 
 /// Hosts listed per row.
 const ROW_HOSTS: usize = 10;
-/// Names listed per host row.
-const HOST_TOP_NAMES: usize = 5;
 
 /// What the network as a whole looks like, merged from every shard before
 /// names are scored.
@@ -63,17 +60,6 @@ pub struct HostPartial {
     pub nxdomain: u64,
     /// Distinct random-looking names it asked that got NXDOMAIN.
     pub random_nx_names: u64,
-}
-
-/// A host's suspicious names in one shard.
-#[derive(Clone, Debug)]
-pub struct HostScores {
-    /// The host.
-    pub addr: HostAddr,
-    /// Its names scoring at least [`SUSPICIOUS`].
-    pub suspicious: u64,
-    /// Its best names with their scores (at most five).
-    pub top: Vec<(String, f32)>,
 }
 
 /// What one shard knows in summary: its size, its hosts, its exploded
@@ -124,6 +110,11 @@ fn name_base(state: &ShardState) -> (BaseRates, Vec<HostAddr>, Vec<HostAddr>) {
             2 => base.two_host_names += 1,
             _ => {}
         }
+        match state.domain_entry(e.domain).hosts {
+            1 => base.one_host_domain_names += 1,
+            2 => base.two_host_domain_names += 1,
+            _ => {}
+        }
         let class = NameClass::from_code(e.class);
         if class.is_benign() {
             continue;
@@ -133,6 +124,14 @@ fn name_base(state: &ShardState) -> (BaseRates, Vec<HostAddr>, Vec<HostAddr>) {
         base.nx_names += u64::from(e.nxdomain > 0);
         base.long_label_names += u64::from(e.marks & marks::LONG_LABEL != 0);
         base.randomness[combine::randomness_bin(f32::from(e.lexical) / 255.0)] += 1;
+        if let Some(t) = tld(state.name_text(i)) {
+            match base.tlds.get_mut(t) {
+                Some(n) => *n += 1,
+                None => {
+                    base.tlds.insert(t.to_owned(), 1);
+                }
+            }
+        }
         if e.marks & (marks::DYNAMIC_DNS | marks::IP_LOOKUP) != 0 {
             let to = if e.marks & marks::IP_LOOKUP != 0 {
                 &mut ip_lookup
@@ -233,12 +232,12 @@ pub fn rarest_order(a: &Row, b: &Row) -> Ordering {
 /// pair's beacon is also measured from its arrivals for the explanation
 /// (the bits are the cached ones either way, so every path orders alike).
 /// Also returns that pair's host.
-fn signals(
-    state: &ShardState,
+pub(super) fn signals<'a>(
+    state: &'a ShardState,
     i: u32,
     ctx: &ScoreContext,
     exact: bool,
-) -> (NameSignals, Option<HostAddr>) {
+) -> (NameSignals<'a>, Option<HostAddr>) {
     let e = state.name(i);
     let d = state.domain_entry(e.domain);
     let mut host_random_nx = 0;
@@ -265,6 +264,7 @@ fn signals(
     let txt_or_null = e.qtypes & (qtype::bit(16) | qtype::bit(10)) != 0;
     (
         NameSignals {
+            tld: tld(state.name_text(i)),
             queries: e.queries,
             hosts: u64::from(e.hosts),
             randomness: f32::from(e.lexical) / 255.0,
@@ -274,6 +274,7 @@ fn signals(
             domain_hosts: d.hosts,
             responses: e.responses,
             nxdomain: e.nxdomain,
+            failures: u32::from(e.failures),
             txt_or_null,
             host_random_nx,
             beacon_bits: best.map_or(0.0, |((bits, _), _)| bits),
@@ -282,6 +283,15 @@ fn signals(
         },
         best.map(|(_, p)| p.host.addr),
     )
+}
+
+/// The last label of a dotted name, if it has more than one and looks like
+/// a TLD (letters, or an IDN `xn--` label); a numeric last label is a
+/// local mistake (an address with a suffix), not a TLD.
+fn tld(name: &str) -> Option<&str> {
+    name.rsplit_once('.').map(|(_, t)| t).filter(|t| {
+        !t.is_empty() && (t.bytes().all(|b| b.is_ascii_lowercase()) || t.starts_with("xn--"))
+    })
 }
 
 /// A name and its quick score, ordered as [`score_order`] orders rows
@@ -479,49 +489,6 @@ pub fn row(state: &ShardState, i: u32, ctx: &ScoreContext) -> Row {
         more_in_domain: 0,
         hosts,
     }
-}
-
-/// Per host, its names scoring at least [`SUSPICIOUS`] in this shard.
-pub fn host_scores(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Vec<HostScores> {
-    let only = q.host.map(HostAddr::from);
-    let mut by_host: HashMap<HostAddr, HostScores> = HashMap::new();
-    for (i, e) in state.names() {
-        if e.last_seen < q.since_ns.unwrap_or(0) {
-            continue;
-        }
-        let score = quick_score(state, i, ctx);
-        if score < SUSPICIOUS {
-            continue;
-        }
-        for p in state.name_pairs(i) {
-            if only.is_some_and(|h| h != p.host.addr) {
-                continue;
-            }
-            let h = by_host.entry(p.host.addr).or_insert_with(|| HostScores {
-                addr: p.host.addr,
-                suspicious: 0,
-                top: Vec::new(),
-            });
-            h.suspicious += 1;
-            h.top.push((state.name_text(i).to_owned(), score));
-            if h.top.len() > 4 * HOST_TOP_NAMES {
-                keep_best(&mut h.top);
-            }
-        }
-    }
-    by_host
-        .into_values()
-        .map(|mut h| {
-            keep_best(&mut h.top);
-            h
-        })
-        .collect()
-}
-
-/// Keeps the five best (name, score) pairs, best first.
-pub fn keep_best(top: &mut Vec<(String, f32)>) {
-    top.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    top.truncate(HOST_TOP_NAMES);
 }
 
 /// One row per registered domain of this shard, with its best name.

@@ -7,8 +7,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum View {
-    /// Names, most suspicious first.
+    /// Findings: behaviours of hosts, most suspicious first (with the name
+    /// rows beside them).
     #[default]
+    Finding,
+    /// Names, most suspicious first.
     Name,
     /// Hosts, ranked by how suspicious their names are.
     Host,

@@ -84,8 +84,8 @@ pub struct Row {
 pub struct HostRow {
     /// The host.
     pub addr: IpAddr,
-    /// How suspicious its names are: its best name's score plus a fifth of
-    /// each other name scoring 50 or more, at most 100.
+    /// How suspicious its findings are: its best finding's score plus a
+    /// fifth of each other scoring 50 or more, at most 100.
     pub score: f32,
     /// Queries it sent.
     pub queries: u64,
@@ -93,9 +93,10 @@ pub struct HostRow {
     pub names: u64,
     /// NXDOMAIN answers it got.
     pub nxdomain: u64,
-    /// Its names scoring 20 or more.
+    /// Names in its findings scoring 20 or more.
     pub suspicious_names: u64,
-    /// Its most suspicious names with their scores (at most five).
+    /// The first name of each of its findings, most suspicious first, with
+    /// the finding's score (at most five).
     pub top_names: Vec<(String, f32)>,
 }
 
@@ -164,6 +165,10 @@ pub struct Report {
     pub domains: Vec<DomainRow>,
     /// Exploded domains, most folded queries first.
     pub folded: Vec<FoldedRow>,
+    /// Findings, most suspicious first (the default view; empty in the
+    /// others).
+    #[serde(default)]
+    pub findings: Vec<Finding>,
 }
 
 /// One host's queries for a name, with times.
@@ -196,3 +201,62 @@ pub struct HostsReply {
     /// Hosts, most queries first.
     pub hosts: Vec<HostDetail>,
 }
+
+/// What behaviour a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// One host resolving one name on a timer.
+    Beacon,
+    /// One host asking many random-looking names that do not exist.
+    DgaBurst,
+    /// One host asking many unique names under domains nobody else asks.
+    Tunnel,
+    /// One host, within minutes: a public-IP lookup next to dynamic-DNS or
+    /// other rare, suspicious names (what commodity RATs do at start-up).
+    StartupSequence,
+    /// One host's rare names that share nothing with the rest of the
+    /// network and carry other hints.
+    RareNames,
+}
+
+impl FindingKind {
+    /// Short name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Beacon => "beacon",
+            Self::DgaBurst => "dga_burst",
+            Self::Tunnel => "tunnel",
+            Self::StartupSequence => "startup_sequence",
+            Self::RareNames => "rare_names",
+        }
+    }
+}
+
+/// One behaviour of one host (or of a few hosts doing the same thing): the
+/// unit of the default report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// What behaviour.
+    pub kind: FindingKind,
+    /// 0..=100, from its bits of evidence.
+    pub score: f32,
+    /// Bits of evidence (the report's order).
+    pub bits: f32,
+    /// The hosts that did it.
+    pub hosts: Vec<IpAddr>,
+    /// The names it covers, most telling first (at most
+    /// [`FINDING_NAMES`]).
+    pub names: Vec<String>,
+    /// Names it covers beyond those listed.
+    pub more_names: u64,
+    /// First query of any of its names from its hosts, ns since the epoch.
+    pub first_seen_ns: u64,
+    /// Last such query.
+    pub last_seen_ns: u64,
+    /// Why it ranks where it does, as one line.
+    pub explanation: String,
+}
+
+/// Names listed per finding.
+pub const FINDING_NAMES: usize = 12;

@@ -48,6 +48,8 @@ pub enum Signal {
     TunnelDomain,
     /// Very long labels.
     LongLabels,
+    /// A top-level domain few of the network's names use.
+    RareTld,
     /// TXT or NULL queries.
     TxtOrNull,
     /// Dynamic-DNS provider.

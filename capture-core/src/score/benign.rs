@@ -334,17 +334,23 @@ fn is_attrleaf(label: &str) -> bool {
     !b.is_empty() && b.iter().all(|&c| is_ldh(c)) && b[0] != b'-' && b[b.len() - 1] != b'-'
 }
 
-/// RFC 6335 §5.1 service name (without `_`): 1–15 LDH chars, at least one
-/// letter, no leading/trailing hyphen, no `--`.
+/// A service name (without `_`) as RFC 6335 §5.1 shapes it: LDH chars, at
+/// least one letter, no leading/trailing hyphen, no `--`. RFC 6335 allows
+/// 15 characters, but names in real use are longer (Microsoft's
+/// `_sipfederationtls._tcp`, 16, in Lync/Teams federation lookups), so up
+/// to [`MAX_SERVICE_NAME`] pass.
 fn is_service_name(body: &str) -> bool {
     let b = body.as_bytes();
-    (1..=15).contains(&b.len())
+    (1..=MAX_SERVICE_NAME).contains(&b.len())
         && b.iter().all(|&c| is_ldh(c))
         && b.iter().any(u8::is_ascii_alphabetic)
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
         && !body.contains("--")
 }
+
+/// Longest service name accepted (see [`is_service_name`]).
+const MAX_SERVICE_NAME: usize = 24;
 
 fn is_port(body: &str) -> bool {
     (1..=5).contains(&body.len()) && body.bytes().all(|b| b.is_ascii_digit())
@@ -377,7 +383,7 @@ fn other_leaf(label: &str) -> bool {
 /// * at most **one** ordinary label may precede the first underscore label
 ///   (a DNS-SD instance, a DKIM selector, a DC GUID, `b`/`lb`); data split
 ///   over several labels in front of `_http._tcp.evil.example` is rejected;
-/// * an SRV pair needs an RFC 6335 service name (≤15 chars, has a letter)
+/// * an SRV pair needs an RFC 6335-shaped service name (≤24 chars, has a letter)
 ///   or a port number in front of `_tcp`/`_udp`/`_tls`/`_sctp`/`_dccp`.
 ///
 /// What the caller must add: the one free label (DNS-SD instance, DKIM
@@ -1232,7 +1238,7 @@ mod tests {
             "_=auth.example.com",
             "_abc.example.com", // unknown leaf, no protocol
             "_tcp.local",       // protocol without service
-            "_thisnameistoolong._tcp.example.com",
+            "_thisservicenameiswaytoolong._tcp.example.com",
             "_-x._tcp.example.com",
             "_x-._tcp.example.com",
             "_1--2._tcp.example.com",

@@ -128,6 +128,9 @@ mod tests {
                 NameClass::ActiveDirectory,
             ),
             ("_dmarc.qq.com", NameClass::Service),
+            // Microsoft's federation SRV name is 16 characters, one more
+            // than RFC 6335 allows.
+            ("_sipfederationtls._tcp.example.com", NameClass::Service),
             ("wpad.picklesworth.local", NameClass::AutoDiscovery),
             ("fileserver.home.arpa", NameClass::SpecialUse),
             ("dns.msftncsi.com", NameClass::Background),

@@ -54,6 +54,11 @@ pub const DGA_HOST_NAMES: u64 = 8;
 const LONG_LABEL: usize = 40;
 /// Lexical randomness above which labels count as random.
 const RANDOM_FROM: f32 = 0.5;
+/// A TLD that fewer than one in this many names use is rare.
+const RARE_TLD_SHARE: u64 = 100;
+/// Bits a TLD's rarity gives only beyond this (`log2(RARE_TLD_SHARE)`):
+/// one name in a hundred is where it starts to say something.
+const RARE_TLD_FROM_BITS: f32 = 6.64;
 /// The most bits the soft hints of one name add up to.
 pub const SOFT_CAP_BITS: f32 = 16.0;
 /// The most bits one behaviour (beacon, DGA burst, tunnel) gives.
@@ -99,6 +104,10 @@ pub struct BaseRates {
     pub one_host_names: u64,
     /// Names asked by two hosts.
     pub two_host_names: u64,
+    /// Names whose registered domain one host asks.
+    pub one_host_domain_names: u64,
+    /// Names whose registered domain two hosts ask.
+    pub two_host_domain_names: u64,
     /// Ordinary names asked as TXT or NULL.
     pub txt_names: u64,
     /// Ordinary names answered NXDOMAIN.
@@ -107,6 +116,8 @@ pub struct BaseRates {
     pub long_label_names: u64,
     /// Ordinary names by quantized randomness (16 bins of 1/16).
     pub randomness: [u64; 16],
+    /// Ordinary names per top-level domain.
+    pub tlds: std::collections::BTreeMap<String, u64>,
     /// Hosts on the network.
     pub hosts: u64,
     /// Hosts that asked a dynamic-DNS customer name.
@@ -124,11 +135,16 @@ impl BaseRates {
         self.ordinary_names += other.ordinary_names;
         self.one_host_names += other.one_host_names;
         self.two_host_names += other.two_host_names;
+        self.one_host_domain_names += other.one_host_domain_names;
+        self.two_host_domain_names += other.two_host_domain_names;
         self.txt_names += other.txt_names;
         self.nx_names += other.nx_names;
         self.long_label_names += other.long_label_names;
         for (a, b) in self.randomness.iter_mut().zip(other.randomness) {
             *a += b;
+        }
+        for (tld, n) in &other.tlds {
+            *self.tlds.entry(tld.clone()).or_default() += n;
         }
     }
 
@@ -165,7 +181,9 @@ pub fn percent(count: u64, total: u64) -> String {
 
 /// Everything the score of one name looks at.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct NameSignals {
+pub struct NameSignals<'a> {
+    /// Its top-level domain (the last label), if it has one.
+    pub tld: Option<&'a str>,
     /// Queries for it.
     pub queries: u64,
     /// Distinct hosts that asked.
@@ -184,6 +202,8 @@ pub struct NameSignals {
     pub responses: u32,
     /// NXDOMAIN answers among them.
     pub nxdomain: u32,
+    /// Answers with an error RCODE among them (NXDOMAIN included).
+    pub failures: u32,
     /// Asked as TXT or NULL.
     pub txt_or_null: bool,
     /// Most distinct random-looking NXDOMAIN names any of its hosts asked
@@ -207,6 +227,12 @@ pub struct Scored {
     pub score: f32,
     /// Bits of evidence (the order of the report).
     pub bits: f32,
+    /// Of those, the soft hints and the watch list (suppression applied):
+    /// what the name says by itself, without its behaviour.
+    pub soft_bits: f32,
+    /// Infrastructure (a listed CDN/cloud suffix or the spread signal):
+    /// every part kept a tenth.
+    pub suppressed: bool,
     /// The parts (empty unless explained).
     pub parts: Vec<Part>,
 }
@@ -254,6 +280,13 @@ pub fn score_of_bits(bits: f32) -> f32 {
     (100.0 * (1.0 - (-bits / 10.0).exp2())).clamp(0.0, 100.0)
 }
 
+/// Whether a name's periodic series is a retry loop rather than a beacon:
+/// a period under [`RETRY_PERIOD_S`] on a name that never got a good
+/// answer (a stub or resolver re-asking a failing name).
+pub fn is_retry_loop(s: &NameSignals<'_>) -> bool {
+    s.beacon_short_period && (s.responses == 0 || s.failures >= s.responses)
+}
+
 /// Whether labels of this lexical randomness (0..=1) count as random.
 pub fn is_random(randomness: f32) -> bool {
     randomness > RANDOM_FROM
@@ -262,14 +295,17 @@ pub fn is_random(randomness: f32) -> bool {
 /// Bits of evidence that a series is periodic: each beat after the first
 /// three that lands within ±jitter of the period grid has a chance of about
 /// `2 × jitter` (at least 2%) of doing so by chance, weighted by the
-/// series' regularity score; capped at [`BEHAVIOUR_CAP_BITS`]. Series under
-/// [`BEACON_MIN_BEATS`] beats give nothing.
+/// series' regularity score; capped at [`BEHAVIOUR_CAP_BITS`]. A missed
+/// beat costs two beats: a grid with gaps fits bursty traffic far more
+/// easily (an app re-resolving on its TTL while in use). Series with fewer
+/// than [`BEACON_MIN_BEATS`] beats beyond their missed ones give nothing.
 pub fn beacon_bits(b: &BeaconScore) -> f32 {
-    if b.beats < BEACON_MIN_BEATS {
+    if b.beats < BEACON_MIN_BEATS + b.missed {
         return 0.0;
     }
     let per_beat = (1.0 / (2.0 * b.jitter.max(0.01))).log2().max(0.0);
-    (b.score * per_beat * (b.beats - 3) as f32).min(BEHAVIOUR_CAP_BITS)
+    let telling = b.beats.saturating_sub(3 + 2 * b.missed);
+    (b.score * per_beat * telling as f32).min(BEHAVIOUR_CAP_BITS)
 }
 
 /// Bits of evidence that a host runs a DGA: `names` distinct random-looking
@@ -295,7 +331,7 @@ pub fn tunnel_bits(names: u32) -> f32 {
 
 /// Scores a name against `base`; with `explain`, keeps each part with its
 /// reason.
-pub fn evaluate(s: &NameSignals, base: &BaseRates, explain: bool) -> Scored {
+pub fn evaluate(s: &NameSignals<'_>, base: &BaseRates, explain: bool) -> Scored {
     let mut p = Parts {
         explain,
         total: 0.0,
@@ -310,8 +346,28 @@ pub fn evaluate(s: &NameSignals, base: &BaseRates, explain: bool) -> Scored {
     if !ordinary {
         p.note(Signal::KnownClass, || s.class.describe().to_owned());
     }
-    // Soft hints: each weighed by its share in this network.
-    if few && s.hosts > 0 {
+    // Soft hints: each weighed by its share in this network. Rarity is the
+    // registered domain's when few hosts ask anything under it (a rare
+    // name under a popular domain says little).
+    if !ordinary {
+        // Known structure: its rarity says nothing either.
+    } else if u64::from(s.domain_hosts) <= FEW_HOSTS && s.domain_hosts > 0 {
+        let alike = if s.domain_hosts == 1 {
+            base.one_host_domain_names
+        } else {
+            base.one_host_domain_names + base.two_host_domain_names
+        };
+        p.add(Signal::Rare, surprise(alike, base.names), || {
+            format!(
+                "rare domain: {} {} from {} of {} hosts ({} of names are under so rare a domain)",
+                s.queries,
+                if s.queries == 1 { "query" } else { "queries" },
+                s.domain_hosts,
+                base.hosts.max(u64::from(s.domain_hosts)),
+                percent(alike, base.names)
+            )
+        });
+    } else if few && s.hosts > 0 {
         let alike = if s.hosts == 1 {
             base.one_host_names
         } else {
@@ -341,6 +397,22 @@ pub fn evaluate(s: &NameSignals, base: &BaseRates, explain: bool) -> Scored {
                 )
             },
         );
+    }
+    if ordinary && let Some(tld) = s.tld {
+        let alike = base.tlds.get(tld).copied().unwrap_or(0);
+        // Only TLDs rarer than one name in a hundred say anything.
+        if alike * RARE_TLD_SHARE < base.ordinary_names {
+            p.add(
+                Signal::RareTld,
+                surprise(alike, base.ordinary_names) - RARE_TLD_FROM_BITS,
+                || {
+                    format!(
+                        "rare TLD .{tld}: {} of this network's names",
+                        percent(alike, base.ordinary_names)
+                    )
+                },
+            );
+        }
     }
     if ordinary && s.nxdomain > 0 {
         let share = (s.nxdomain as f32 / s.responses.max(1) as f32).min(1.0);
@@ -415,9 +487,9 @@ pub fn evaluate(s: &NameSignals, base: &BaseRates, explain: bool) -> Scored {
     if s.marks & marks::WATCH != 0 {
         p.add(Signal::Watch, WATCH_BITS, || "on the watch list".into());
     }
+    let soft = p.total;
     // Behaviour: unlikely by chance, not capped with the hints.
-    let retry_loop = s.beacon_short_period && (s.responses == 0 || s.nxdomain >= s.responses);
-    if ordinary && few && !retry_loop {
+    if ordinary && few && !is_retry_loop(s) {
         p.add(Signal::Beacon, s.beacon_bits, || {
             s.beacon
                 .as_ref()
@@ -444,6 +516,7 @@ pub fn evaluate(s: &NameSignals, base: &BaseRates, explain: bool) -> Scored {
     }
 
     let before = p.total;
+    let suppressed = s.marks & marks::CDN != 0 || infrastructure;
     if s.marks & marks::CDN != 0 {
         p.add(Signal::CdnList, -0.9 * before, || {
             "CDN/cloud suffix list: infrastructure".into()
@@ -460,6 +533,8 @@ pub fn evaluate(s: &NameSignals, base: &BaseRates, explain: bool) -> Scored {
     Scored {
         score: score_of_bits(bits),
         bits,
+        soft_bits: if suppressed { 0.1 * soft } else { soft }.max(0.0),
+        suppressed,
         parts: p.parts,
     }
 }
@@ -527,10 +602,13 @@ mod tests {
             ordinary_names: 100_000,
             one_host_names: 60_000,
             two_host_names: 10_000,
+            one_host_domain_names: 15_000,
+            two_host_domain_names: 5_000,
             txt_names: 1_000,
             nx_names: 5_000,
             long_label_names: 200,
             randomness,
+            tlds: [("com".to_owned(), 60_000), ("top".to_owned(), 10)].into(),
             hosts: 300,
             ddns_hosts: 2,
             ip_lookup_hosts: 3,
@@ -538,7 +616,7 @@ mod tests {
         }
     }
 
-    fn base() -> NameSignals {
+    fn base() -> NameSignals<'static> {
         NameSignals {
             queries: 1,
             hosts: 1,
@@ -548,7 +626,7 @@ mod tests {
         }
     }
 
-    fn periodic(b: BeaconScore, short: bool) -> NameSignals {
+    fn periodic(b: BeaconScore, short: bool) -> NameSignals<'static> {
         NameSignals {
             beacon_bits: beacon_bits(&b),
             beacon_short_period: short,
@@ -572,12 +650,23 @@ mod tests {
 
     #[test]
     fn rarity_says_little_when_most_names_are_rare() {
-        let s = evaluate(&base(), &network(), true);
+        let under_popular_domain = NameSignals {
+            domain_names: 500,
+            domain_hosts: 200,
+            ..base()
+        };
+        let s = evaluate(&under_popular_domain, &network(), true);
         assert!(s.bits < 1.0, "{s:?}");
         assert!(
             explanation(&s.parts).contains("(60% of names are this rare)"),
             "{}",
             explanation(&s.parts)
+        );
+        // A domain only one host asks is rarer than a name only one asks.
+        let rare_domain = evaluate(&base(), &network(), true);
+        assert!(rare_domain.bits > s.bits + 2.0, "{rare_domain:?}");
+        assert!(
+            explanation(&rare_domain.parts).contains("(15% of names are under so rare a domain)")
         );
     }
 
@@ -649,12 +738,14 @@ mod tests {
             queries: 60,
             responses: 60,
             nxdomain: 60,
+            failures: 60,
             ..periodic(beacon(60, 0.01), true)
         };
         let s = evaluate(&retry, &network(), true);
         assert!(!s.parts.iter().any(|p| p.signal == Signal::Beacon));
         let answered = NameSignals {
             nxdomain: 0,
+            failures: 0,
             ..retry
         };
         let s = evaluate(&answered, &network(), true);

@@ -1,13 +1,17 @@
-//! How suspicious a host is, from the scores of its most suspicious names.
+//! How suspicious a host is, from the scores of its findings.
 
-/// Names scoring at least this are listed in their hosts' rows.
+/// Findings scoring at least this count their names among a host's
+/// suspicious names.
 pub const SUSPICIOUS: f32 = 20.0;
-/// Names scoring at least this add to their host's score beyond its best.
+/// Findings scoring at least this add to their host's score beyond its
+/// best.
 pub const CLEARLY_SUSPICIOUS: f32 = 50.0;
+/// Findings listed per host row.
+pub const HOST_TOP_NAMES: usize = 5;
 
-/// A host's score from its names' scores, best first: the best name counts
+/// A host's score from its findings' scores, best first: the best counts
 /// whole; every other clearly suspicious one adds a fifth of its score
-/// (many typos do not make a host look infected, a second C2 channel
+/// (many weak hints do not make a host look infected, a second C2 channel
 /// does); at most 100.
 pub fn host_score(best_first: impl IntoIterator<Item = f32>) -> f32 {
     best_first

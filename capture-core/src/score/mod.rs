@@ -5,6 +5,7 @@ pub mod beacon;
 pub mod benign;
 pub mod class;
 pub mod combine;
+pub mod findings;
 pub mod host;
 pub mod lexical;
 pub mod lists;

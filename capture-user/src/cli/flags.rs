@@ -234,8 +234,9 @@ pub struct ReportOptions {
     /// Rows to show.
     #[arg(long, default_value_t = 50)]
     pub top: usize,
-    /// Rows are names, hosts (ranked by their names) or registered domains.
-    #[arg(long = "by", value_enum, default_value_t = ViewArg::Name)]
+    /// Rows are findings (behaviours of hosts), names, hosts (ranked by
+    /// their names) or registered domains.
+    #[arg(long = "by", value_enum, default_value_t = ViewArg::Finding)]
     pub view: ViewArg,
     /// Name rows by suspicion score, or least queried first (the plain
     /// SANS method).
@@ -271,6 +272,9 @@ impl ReportOptions {
         ReportQuery {
             top: self.top,
             view: match self.view {
+                // The plain least-queried list is a list of names.
+                ViewArg::Finding if self.sort == SortArg::Rare => View::Name,
+                ViewArg::Finding => View::Finding,
                 ViewArg::Name => View::Name,
                 ViewArg::Host => View::Host,
                 ViewArg::Domain => View::Domain,
@@ -297,6 +301,9 @@ impl ReportOptions {
 /// `--by` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ViewArg {
+    /// Findings: one behaviour of one host each (beacon, DGA burst,
+    /// tunnel, start-up sequence, rare names), most suspicious first.
+    Finding,
     /// Names, most suspicious first.
     Name,
     /// Hosts, ranked by how suspicious their names are.

@@ -51,6 +51,7 @@ pub fn write_capture(out: &mut impl io::Write, c: &CaptureSummary) -> io::Result
 pub fn write_table(out: &mut impl io::Write, report: &Report, how: Presentation) -> io::Result<()> {
     write_capture(out, &report.capture)?;
     match report.view {
+        View::Finding => write_findings(out, report)?,
         View::Name => write_name_rows(out, report, how)?,
         View::Host => write_host_rows(out, report)?,
         View::Domain => write_domain_rows(out, report)?,
@@ -113,6 +114,46 @@ fn write_name_rows(out: &mut impl io::Write, report: &Report, how: Presentation)
                 "", row.more_in_domain, row.domain
             )?;
         }
+    }
+    Ok(())
+}
+
+fn write_findings(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} from {} ({} distinct names); most suspicious first\n",
+        plural(report.findings.len() as u64, "finding", "findings"),
+        plural(report.network_hosts, "host", "hosts"),
+        report.names
+    )?;
+    write_folded(out, &report.folded)?;
+    writeln!(
+        out,
+        "{:>5}  {:<16} {:<24} {:<20}  NAMES",
+        "SCORE", "FINDING", "HOST", "FIRST SEEN"
+    )?;
+    for f in &report.findings {
+        let hosts: Vec<String> = f.hosts.iter().map(ToString::to_string).collect();
+        let mut names = f
+            .names
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = f.more_names + f.names.len().saturating_sub(3) as u64;
+        if more > 0 {
+            names.push_str(&format!(" (+{more} more)"));
+        }
+        writeln!(
+            out,
+            "{:>5.0}  {:<16} {:<24} {:<20}  {names}",
+            f.score,
+            f.kind.as_str(),
+            hosts.join(", "),
+            format_time(f.first_seen_ns),
+        )?;
+        writeln!(out, "{:>7}{}", "", f.explanation)?;
     }
     Ok(())
 }

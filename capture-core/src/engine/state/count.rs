@@ -114,6 +114,7 @@ impl ShardState {
             link: NONE,
             nxdomain: 0,
             responses: 0,
+            failures: 0,
             untracked: 0,
             qtypes: 0,
             lexical: 0,
@@ -385,6 +386,7 @@ impl ShardState {
         let entry = self.data.names.get_mut(n);
         entry.responses += 1;
         entry.nxdomain += u32::from(nx);
+        entry.failures = entry.failures.saturating_add(u16::from(item.rcode != 0));
         if !nx {
             return;
         }

@@ -37,6 +37,9 @@ pub struct NameEntry {
     pub nxdomain: u32,
     /// Responses seen.
     pub responses: u32,
+    /// Answers with an error RCODE (NXDOMAIN, SERVFAIL, REFUSED, …),
+    /// saturating.
+    pub failures: u16,
     /// Queries from hosts not tracked because the shard was full.
     pub untracked: u32,
     /// Query types seen ([`qtype::bit`]).

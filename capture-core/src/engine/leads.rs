@@ -1,0 +1,137 @@
+//! One shard's contribution to the findings ([`crate::score::findings`]):
+//! per host, its names worth a look (periodic, random and NXDOMAIN, or
+//! carrying enough hints) and its many-named domains that at most two
+//! hosts ask. Names of a known benign class and names many hosts ask make
+//! no lead. Runs on the shard's thread; the merger groups the leads.
+
+use std::collections::HashMap;
+
+use super::{
+    state::ShardState,
+    view::{ScoreContext, signals},
+};
+use crate::{
+    model::{host::HostAddr, query::ReportQuery},
+    score::{
+        class::NameClass,
+        combine::{self, marks},
+        findings::{DomainLead, Leads, NameLead},
+    },
+};
+
+/// Hosts at most asking a name for it to make a lead.
+const LEAD_HOSTS: u32 = 2;
+/// Soft bits from which a name makes a lead on its own.
+const LEAD_BITS: f32 = 4.0;
+/// Names kept per domain lead.
+const DOMAIN_SAMPLE: usize = 12;
+
+/// This shard's leads for `q` (its time and host filters).
+pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
+    let since = q.since_ns.unwrap_or(0);
+    let only = q.host.map(HostAddr::from);
+    let mut out = Leads::default();
+    let mut domains: HashMap<(u32, HostAddr), DomainLead> = HashMap::new();
+    for (i, e) in state.names() {
+        if e.hosts == 0
+            || e.hosts > LEAD_HOSTS
+            || e.last_seen < since
+            || NameClass::from_code(e.class).is_benign()
+            || e.marks & marks::CDN != 0
+        {
+            continue;
+        }
+        let (s, beacon_host) = signals(state, i, ctx, false);
+        let scored = combine::evaluate(&s, &ctx.base, false);
+        let random_nx = e.nxdomain > 0 && combine::is_random(s.randomness);
+        let ip_lookup = e.marks & marks::IP_LOOKUP != 0;
+        let beacon = beacon_host.filter(|_| s.beacon_bits > 0.0 && !combine::is_retry_loop(&s));
+        let d = state.domain_entry(e.domain);
+        let domain_candidate = d.hosts <= LEAD_HOSTS && d.names >= 2;
+        let wanted = beacon.is_some()
+            || random_nx
+            || ip_lookup
+            || scored.soft_bits >= LEAD_BITS
+            || domain_candidate;
+        if !wanted {
+            continue;
+        }
+        let name = state.name_text(i);
+        let data_like =
+            combine::is_random(s.randomness) || s.txt_or_null || e.marks & marks::LONG_LABEL != 0;
+        for p in state.name_pairs(i) {
+            let host = p.host.addr;
+            if only.is_some_and(|h| h != host) {
+                continue;
+            }
+            if domain_candidate {
+                let lead = domains
+                    .entry((e.domain, host))
+                    .or_insert_with(|| DomainLead {
+                        host,
+                        domain: state.domain_text(e.domain).to_owned(),
+                        names: 0,
+                        data_like: false,
+                        label_bytes: 0,
+                        sample: Vec::new(),
+                        first_seen: p.first_seen,
+                        last_seen: p.last_seen,
+                    });
+                lead.names += 1;
+                lead.data_like |= data_like;
+                lead.label_bytes += name
+                    .len()
+                    .saturating_sub(lead.domain.len() + 1)
+                    .try_into()
+                    .unwrap_or(0);
+                lead.first_seen = lead.first_seen.min(p.first_seen);
+                lead.last_seen = lead.last_seen.max(p.last_seen);
+                lead.sample.push((name.to_owned(), scored.soft_bits));
+                if lead.sample.len() > 4 * DOMAIN_SAMPLE {
+                    keep_best(&mut lead.sample);
+                }
+            }
+            let is_beacon = beacon == Some(host);
+            if !(is_beacon || random_nx || ip_lookup || scored.soft_bits >= LEAD_BITS) {
+                continue;
+            }
+            let detail = {
+                let (mut exact, _) = signals(state, i, ctx, is_beacon);
+                if !is_beacon {
+                    exact.beacon_bits = 0.0;
+                }
+                combine::explanation(&combine::evaluate(&exact, &ctx.base, true).parts)
+            };
+            out.names.push(NameLead {
+                host,
+                name: name.to_owned(),
+                domain: state.domain_text(e.domain).to_owned(),
+                soft_bits: scored.soft_bits,
+                beacon_bits: match (is_beacon, scored.suppressed) {
+                    (false, _) => 0.0,
+                    (true, false) => s.beacon_bits,
+                    (true, true) => 0.1 * s.beacon_bits,
+                },
+                random_nx,
+                ip_lookup,
+                first_seen: p.first_seen,
+                last_seen: p.last_seen,
+                detail,
+            });
+        }
+    }
+    out.domains = domains
+        .into_values()
+        .filter(|d| d.names >= 2)
+        .map(|mut d| {
+            keep_best(&mut d.sample);
+            d
+        })
+        .collect();
+    out
+}
+
+fn keep_best(sample: &mut Vec<(String, f32)>) {
+    sample.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    sample.truncate(DOMAIN_SAMPLE);
+}
