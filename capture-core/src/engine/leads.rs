@@ -45,7 +45,7 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
         let scored = combine::evaluate(&s, &ctx.base, false);
         let random_nx = e.nxdomain > 0 && combine::is_random(s.randomness);
         let ip_lookup = e.marks & marks::IP_LOOKUP != 0;
-        let beacon = beacon_host.filter(|_| s.beacon_bits > 0.0 && !combine::is_retry_loop(&s));
+        let beacon = beacon_host.filter(|_| combine::beacon_counts(&s));
         let d = state.domain_entry(e.domain);
         let domain_candidate = d.hosts <= LEAD_HOSTS && d.names >= 2;
         let wanted = beacon.is_some()

@@ -280,6 +280,19 @@ pub fn score_of_bits(bits: f32) -> f32 {
     (100.0 * (1.0 - (-bits / 10.0).exp2())).clamp(0.0, 100.0)
 }
 
+/// Whether a name's periodic series counts as beacon evidence: an
+/// ordinary name, asked by few hosts (a name many hosts ask on a timer is
+/// software everyone runs), not a retry loop, and not a public-IP lookup
+/// service (checked on a timer by updaters and monitors; malware checks
+/// once, at start-up).
+pub fn beacon_counts(s: &NameSignals<'_>) -> bool {
+    s.beacon_bits > 0.0
+        && !s.class.is_benign()
+        && s.hosts <= FEW_HOSTS
+        && s.marks & marks::IP_LOOKUP == 0
+        && !is_retry_loop(s)
+}
+
 /// Whether a name's periodic series is a retry loop rather than a beacon:
 /// a period under [`RETRY_PERIOD_S`] on a name that never got a good
 /// answer (a stub or resolver re-asking a failing name).
@@ -489,7 +502,12 @@ pub fn evaluate(s: &NameSignals<'_>, base: &BaseRates, explain: bool) -> Scored 
     }
     let soft = p.total;
     // Behaviour: unlikely by chance, not capped with the hints.
-    if ordinary && few && !is_retry_loop(s) {
+    if s.beacon_bits > 0.0 && s.marks & marks::IP_LOOKUP != 0 {
+        p.note(Signal::Beacon, || {
+            "periodic public-IP check (what dynamic-DNS updaters and monitors do): no beacon evidence".into()
+        });
+    }
+    if beacon_counts(s) {
         p.add(Signal::Beacon, s.beacon_bits, || {
             s.beacon
                 .as_ref()

@@ -211,8 +211,10 @@ pub struct ScenarioConfig {
 }
 
 impl ScenarioConfig {
-    /// The demo's default: 300 hosts over an hour, one beacon every five
-    /// minutes, ordinary traffic with CDN noise and no other malice.
+    /// The demo's default: 300 hosts over an hour of ordinary traffic with
+    /// CDN and background noise, and four infected hosts: a beacon every
+    /// five minutes, a RAT's start-up (a public-IP lookup, then a
+    /// dynamic-DNS name every ten minutes), a DGA burst and a DNS tunnel.
     pub fn demo() -> Self {
         Self {
             seed: 20_261_129,
@@ -220,12 +222,12 @@ impl ScenarioConfig {
             benign_queries: 20_000,
             cdn_names: 80,
             beacon_periods_s: vec![300],
-            dyndns_periods_s: Vec::new(),
+            dyndns_periods_s: vec![600],
             beacon_jitter: 0.02,
             beacon_miss_rate: 0.0,
-            ip_lookups: 0,
-            dga_bursts: 0,
-            tunnels: 0,
+            ip_lookups: 1,
+            dga_bursts: 1,
+            tunnels: 1,
             decoys: 0,
             malformed_per_reason: 0,
             ..Self::gateway()

@@ -375,16 +375,25 @@ fn sized_by_packet_count() {
 }
 
 #[test]
-fn demo_has_one_clean_beacon() {
+fn demo_plants_a_clean_beacon_a_startup_a_dga_burst_and_a_tunnel() {
     let (packets, truth) = generate(&ScenarioConfig::demo());
-    assert_eq!(truth.beacons.len(), 1);
-    assert_eq!(truth.beacons[0].period_s, 300);
+    let mut periods: Vec<u64> = truth.beacons.iter().map(|b| b.period_s).collect();
+    periods.sort_unstable();
+    assert_eq!(periods, [300, 600]);
     // One beacon per period over an hour.
-    assert!((11..=13).contains(&truth.beacons[0].queries));
-    assert_eq!(truth.malicious.len(), 1);
+    let five_minutes = truth
+        .beacons
+        .iter()
+        .find(|b| b.period_s == 300)
+        .expect("planted");
+    assert!((11..=13).contains(&five_minutes.queries));
+    assert_eq!(truth.dga_bursts.len(), 1);
+    assert_eq!(truth.tunnels.len(), 1);
+    assert_eq!(truth.infected_hosts.len(), 4);
     assert_eq!(truth.malformed_total(), 0);
     assert_eq!(truth.hosts, 300);
-    assert_eq!(truth.queries, 20_000 + truth.beacons[0].queries);
+    let malicious: u64 = truth.malicious.iter().map(|m| m.queries).sum();
+    assert_eq!(truth.queries, 20_000 + malicious);
     assert_eq!(packets.len() as u64, truth.packets);
 }
 
