@@ -1,6 +1,7 @@
 //! `cargo xtask demo`: the main job on an embedded default. Generates a
-//! deterministic hour of gateway DNS (a few hundred hosts, one of them
-//! beaconing to a random-looking name), starts the real daemon with the
+//! deterministic hour of gateway DNS (a few hundred hosts with realistic
+//! noise; four infected: a beacon, a RAT's start-up, a DGA burst, a
+//! tunnel), starts the real daemon with the
 //! real XDP program on one end of a veth pair in a fresh network namespace,
 //! replays the traffic from the other end, and prints the report.
 

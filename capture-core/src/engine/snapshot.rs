@@ -31,7 +31,9 @@ use crate::model::capture::{CaptureCounters, ParseErrorCounts};
 /// Magic bytes at the start of every snapshot.
 const MAGIC: &[u8; 8] = b"DNSRSNAP";
 /// The format this build writes and reads (2: arrival rings keep their
-/// cached beacon score).
+/// cached beacon score; 3: names count answers with an error RCODE). Other
+/// versions are refused with a message naming both (the daemon sets the
+/// file aside and starts empty).
 pub const FORMAT_VERSION: u32 = 3;
 /// Most shards a snapshot may ask for (one thread each).
 pub const MAX_SHARDS: usize = 256;

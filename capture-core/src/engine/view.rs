@@ -818,6 +818,30 @@ mod tests {
     }
 
     #[test]
+    fn equal_scores_come_out_in_the_same_order_whatever_top_is() {
+        let mut s = Shard::new();
+        background(&mut s);
+        // Hundreds of names that score alike, asked once each.
+        for n in 0..600 {
+            s.ask(&format!("same{n:03}.rare{n:03}.net"), "10.0.0.9", 5.0, 1);
+        }
+        let names = |s: &mut Shard, top: usize| -> Vec<String> {
+            s.rows(&ReportQuery {
+                top,
+                view: crate::model::query::View::Name,
+                ..ReportQuery::default()
+            })
+            .into_iter()
+            .map(|r| r.name)
+            .collect()
+        };
+        let ten = names(&mut s, 10);
+        let thousand = names(&mut s, 1000);
+        assert_eq!(ten, thousand[..10]);
+        assert_eq!(names(&mut s, 100), thousand[..100]);
+    }
+
+    #[test]
     fn per_domain_cap_counts_the_names_left_out() {
         let mut s = Shard::new();
         for n in 0..10 {
