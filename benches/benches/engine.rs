@@ -93,7 +93,13 @@ fn report_latency(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("idle", |b| {
         b.iter(|| {
-            query::report(&querier, CaptureSummary::default(), &report_query).expect("report")
+            query::report(
+                &querier,
+                CaptureSummary::default(),
+                &report_query,
+                Default::default(),
+            )
+            .expect("report")
         });
     });
 
@@ -120,7 +126,13 @@ fn report_latency(c: &mut Criterion) {
     };
     group.bench_function("while_ingesting", |b| {
         b.iter(|| {
-            query::report(&querier, CaptureSummary::default(), &report_query).expect("report")
+            query::report(
+                &querier,
+                CaptureSummary::default(),
+                &report_query,
+                Default::default(),
+            )
+            .expect("report")
         });
     });
     group.finish();

@@ -179,6 +179,7 @@ pub fn evaluate(config: &ScenarioConfig, out_dir: &Path) -> Result<(Figures, Tru
 
 fn report(pcap: &Path, query: ReportQuery) -> Result<Report> {
     let run = offline::run(
+        &[],
         &[pcap.to_path_buf()],
         &EngineConfig {
             shards: 2,

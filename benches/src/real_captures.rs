@@ -171,6 +171,7 @@ fn is_labelled(labels: &[Label], file: &str, name: &str) -> bool {
 /// The default report (findings, with the name rows beside them).
 fn findings_report(pcap: &Path) -> Result<Report> {
     let run = offline::run(
+        &[],
         &[pcap.to_path_buf()],
         &EngineConfig {
             shards: 2,

@@ -12,7 +12,7 @@ use std::{
 use thiserror::Error;
 
 use crate::{
-    engine::{self, Engine, EngineConfig, EngineError},
+    engine::{self, Engine, EngineConfig, EngineError, report::History},
     ingest::{
         frame_parser_twin::FrameParser,
         observation::EventDecoder,
@@ -87,18 +87,24 @@ pub fn total_bytes(files: &[PathBuf]) -> Result<u64, OfflineError> {
 /// Frames between two calls of the progress callback.
 pub const PROGRESS_EVERY: u64 = 4096;
 
-/// Reads `files` in order into a fresh engine and answers `report_query`.
-/// A damaged file is reported in [`OfflineRun::damaged`] and reading goes
-/// on with the next one; a file that cannot be opened at all is an error
-/// before anything is read. `progress` is called every
-/// [`PROGRESS_EVERY`] frames with the bytes read so far, all files.
+/// Reads `baseline` then `files` in order into a fresh engine and answers
+/// `report_query`. The baseline captures serve as history: registered
+/// domains first seen in `files` (at or after their first frame) are new
+/// on this network, and only names seen in `files` are reported (their
+/// counts include the baseline's queries). A damaged file is reported in
+/// [`OfflineRun::damaged`] and reading goes on with the next one; a file
+/// that cannot be opened at all is an error before anything is read.
+/// `progress` is called every [`PROGRESS_EVERY`] frames with the bytes
+/// read so far, all files.
 pub fn run(
+    baseline: &[PathBuf],
     files: &[PathBuf],
     engine_config: &EngineConfig,
     lists: Arc<Lists>,
     report_query: &ReportQuery,
     mut progress: impl FnMut(u64),
 ) -> Result<OfflineRun, OfflineError> {
+    total_bytes(baseline)?;
     total_bytes(files)?;
     let start = Instant::now();
     let engine = Engine::start(engine_config, None, lists);
@@ -109,11 +115,20 @@ pub fn run(
     let mut damaged = Vec::new();
     let mut engine_error: Option<EngineError> = None;
     let mut frames_seen: u64 = 0;
-    for file in files {
+    // The first frame time of `files` (after the baseline).
+    let mut report_start = u64::MAX;
+    let inputs = baseline
+        .iter()
+        .map(|f| (f, true))
+        .chain(files.iter().map(|f| (f, false)));
+    for (file, is_baseline) in inputs {
         let mut totals = FileTotals::default();
         let done_before = read.bytes;
         let result =
             pcap::read_frames(file, &mut totals, |frame| {
+                if !is_baseline {
+                    report_start = report_start.min(frame.time_ns);
+                }
                 parser.parse(frame.link, frame.data, frame.time_ns, |event| match decoder
                     .decode(event)
                 {
@@ -143,7 +158,19 @@ pub fn run(
     read.counters = parser.counters();
     let querier = engine.querier();
     let capture = CaptureSummary::new(&read.counters, &read.decode_errors);
-    let report = engine::report::report(&querier, capture, report_query)?;
+    let (query, history) = if baseline.is_empty() || report_start == u64::MAX {
+        (report_query.clone(), History::None)
+    } else {
+        let since = report_query.since_ns.unwrap_or(0).max(report_start);
+        (
+            ReportQuery {
+                since_ns: Some(since),
+                ..report_query.clone()
+            },
+            History::KnownBefore(report_start),
+        )
+    };
+    let report = engine::report::report(&querier, capture, &query, history)?;
     read.elapsed = start.elapsed();
     drop((dispatcher, querier));
     engine.shutdown();

@@ -68,6 +68,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Pcap(args) => {
             let run = offline::run(
+                &args.baseline,
                 &args.files,
                 &args.engine.config(),
                 args.lists.lists()?,

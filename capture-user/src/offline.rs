@@ -13,17 +13,22 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::render::plural;
 
-/// Reads `files` into a fresh engine and answers `query`, showing a
-/// progress bar on stderr when `progress` is set and stderr is a terminal.
+/// Reads `baseline` then `files` into a fresh engine and answers `query`,
+/// showing a progress bar on stderr when `progress` is set and stderr is a
+/// terminal.
 pub fn run(
+    baseline: &[PathBuf],
     files: &[PathBuf],
     engine: &EngineConfig,
     lists: Arc<Lists>,
     query: &ReportQuery,
     progress: bool,
 ) -> Result<OfflineRun, OfflineError> {
-    let bar = progress_bar(progress, offline::total_bytes(files)?);
-    let run = offline::run(files, engine, lists, query, |done| bar.set_position(done));
+    let total = offline::total_bytes(baseline)? + offline::total_bytes(files)?;
+    let bar = progress_bar(progress, total);
+    let run = offline::run(baseline, files, engine, lists, query, |done| {
+        bar.set_position(done)
+    });
     bar.finish_and_clear();
     run
 }

@@ -208,7 +208,7 @@ fn answer_everything(querier: &Querier) -> Vec<(String, HostAddr, u64)> {
                 sort,
                 ..everything.clone()
             };
-            query::report(querier, CaptureSummary::default(), &query).expect(running);
+            query::report(querier, CaptureSummary::default(), &query, Default::default()).expect(running);
         }
     }
     querier.hosts("www.example.com").expect(running);
@@ -219,6 +219,7 @@ fn answer_everything(querier: &Querier) -> Vec<(String, HostAddr, u64)> {
             sort: Sort::Rare,
             ..everything
         },
+        Default::default(),
     )
     .expect(running)
     .rows;

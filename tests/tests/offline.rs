@@ -447,3 +447,85 @@ fn user_lists_raise_and_suppress_names() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("deny.txt") && err.contains("line 2"), "{err}");
 }
+
+/// `--baseline`: earlier captures are history. A registered domain first
+/// seen after them is new on this network and says so; one they already
+/// had is not; a name only the baseline asked is not reported, and the
+/// counts of one asked in both include the baseline's queries.
+#[test]
+fn baseline_captures_make_later_domains_new() {
+    const DAY_NS: u64 = 86_400_000_000_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = |s: &str| -> SocketAddr { s.parse().expect("literal") };
+    let server = a("10.53.0.1:53");
+    let capture = |start: u64, names: &[&str]| -> Vec<Packet> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| Packet {
+                time_ns: start + i as u64 * 60_000_000_000,
+                frame: Frame::udp(
+                    a("10.9.0.1:4000"),
+                    server,
+                    dns::query(i as u16, name, dns::QTYPE_A),
+                )
+                .bytes(),
+            })
+            .collect()
+    };
+    let baseline = dir.path().join("week1.pcap");
+    let today = dir.path().join("day8.pcap");
+    pcap_out::write_pcap(
+        &baseline,
+        &capture(T0_NS, &["www.known-shop.com", "old-only.example.net"]),
+    )
+    .expect("write");
+    pcap_out::write_pcap(
+        &today,
+        &capture(
+            T0_NS + 8 * DAY_NS,
+            &["www.known-shop.com", "qx7vz9kd2w.fresh-domain.xyz"],
+        ),
+    )
+    .expect("write");
+    let out = pcap(
+        &[
+            "--baseline",
+            baseline.to_str().expect("utf-8"),
+            "--by",
+            "name",
+            "--json",
+        ],
+        &[&today],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let rows = report["rows"].as_array().expect("rows");
+    let row = |name: &str| rows.iter().find(|r| r["name"] == name);
+    let fresh = row("qx7vz9kd2w.fresh-domain.xyz").expect("reported");
+    let explanation = fresh["explanation"].as_str().expect("text");
+    assert!(
+        explanation.contains("new domain: first seen"),
+        "{explanation}"
+    );
+    let known = row("www.known-shop.com").expect("reported");
+    assert!(
+        !known["explanation"]
+            .as_str()
+            .expect("text")
+            .contains("new domain")
+    );
+    assert_eq!(known["queries"], 2, "the baseline's query counts");
+    assert!(row("old-only.example.net").is_none(), "{rows:?}");
+
+    // Without a baseline nothing is called new.
+    let plain = json(&pcap(&["--by", "name", "--json"], &[&today]));
+    assert!(
+        !plain.to_string().contains("new domain"),
+        "no history, no new domains"
+    );
+}

@@ -124,6 +124,14 @@ fn name_base(state: &ShardState) -> (BaseRates, Vec<HostAddr>, Vec<HostAddr>) {
         base.nx_names += u64::from(e.nxdomain > 0);
         base.long_label_names += u64::from(e.marks & marks::LONG_LABEL != 0);
         base.randomness[combine::randomness_bin(f32::from(e.lexical) / 255.0)] += 1;
+        let domain_seen = state.domain_entry(e.domain).first_seen;
+        *base
+            .domain_age
+            .entry(domain_seen / combine::NS_PER_HOUR)
+            .or_default() += 1;
+        if base.history_start_ns == 0 || domain_seen < base.history_start_ns {
+            base.history_start_ns = domain_seen;
+        }
         if let Some(t) = tld(state.name_text(i)) {
             match base.tlds.get_mut(t) {
                 Some(n) => *n += 1,
@@ -271,6 +279,7 @@ pub(super) fn signals<'a>(
             marks: e.marks,
             class: NameClass::from_code(e.class),
             domain_names: d.names,
+            domain_first_seen: d.first_seen,
             domain_hosts: d.hosts,
             responses: e.responses,
             nxdomain: e.nxdomain,

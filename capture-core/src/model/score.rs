@@ -50,6 +50,9 @@ pub enum Signal {
     LongLabels,
     /// A top-level domain few of the network's names use.
     RareTld,
+    /// A registered domain first seen on this network after its learning
+    /// period.
+    NewDomain,
     /// TXT or NULL queries.
     TxtOrNull,
     /// Dynamic-DNS provider.

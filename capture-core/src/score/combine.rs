@@ -126,6 +126,17 @@ pub struct BaseRates {
     pub ip_lookup_hosts: u64,
     /// Median distinct names per host.
     pub median_host_names: u64,
+    /// Ordinary names by the hour (since the epoch) their registered
+    /// domain was first seen on this network.
+    pub domain_age: std::collections::BTreeMap<u64, u64>,
+    /// The earliest time any registered domain was first seen: where this
+    /// network's history begins.
+    pub history_start_ns: u64,
+    /// Registered domains first seen at or after this are new on this
+    /// network (set once the history covers the learning period).
+    pub known_before_ns: Option<u64>,
+    /// Ordinary names under domains that new.
+    pub new_domain_names: u64,
 }
 
 impl BaseRates {
@@ -146,6 +157,22 @@ impl BaseRates {
         for (tld, n) in &other.tlds {
             *self.tlds.entry(tld.clone()).or_default() += n;
         }
+        for (hour, n) in &other.domain_age {
+            *self.domain_age.entry(*hour).or_default() += n;
+        }
+        self.history_start_ns = match (self.history_start_ns, other.history_start_ns) {
+            (0, b) => b,
+            (a, 0) => a,
+            (a, b) => a.min(b),
+        };
+    }
+
+    /// Sets where the known history ends: registered domains first seen
+    /// at or after `known_before_ns` are new.
+    pub fn set_known_before(&mut self, known_before_ns: u64) {
+        let hour = known_before_ns / NS_PER_HOUR;
+        self.known_before_ns = Some(known_before_ns);
+        self.new_domain_names = self.domain_age.range(hour..).map(|(_, n)| n).sum();
     }
 
     /// Ordinary names at least as random as `randomness`.
@@ -154,6 +181,9 @@ impl BaseRates {
         self.randomness[bin..].iter().sum()
     }
 }
+
+/// Nanoseconds per hour, the resolution of [`BaseRates::domain_age`].
+pub const NS_PER_HOUR: u64 = 3_600_000_000_000;
 
 /// The bin of a randomness in [`BaseRates::randomness`].
 pub fn randomness_bin(randomness: f32) -> usize {
@@ -196,6 +226,8 @@ pub struct NameSignals<'a> {
     pub class: NameClass,
     /// Distinct names under its registered domain.
     pub domain_names: u32,
+    /// When its registered domain was first seen on this network.
+    pub domain_first_seen: u64,
     /// Distinct hosts asking names under its registered domain.
     pub domain_hosts: u32,
     /// Responses seen for it.
@@ -427,6 +459,23 @@ pub fn evaluate(s: &NameSignals<'_>, base: &BaseRates, explain: bool) -> Scored 
             );
         }
     }
+    if ordinary
+        && let Some(cut) = base.known_before_ns
+        && s.domain_first_seen >= cut
+    {
+        p.add(
+            Signal::NewDomain,
+            surprise(base.new_domain_names, base.ordinary_names),
+            || {
+                format!(
+                    "new domain: first seen {} (history since {}; {} of names are under domains this new)",
+                    utc_minutes(s.domain_first_seen),
+                    utc_minutes(base.history_start_ns),
+                    percent(base.new_domain_names, base.ordinary_names)
+                )
+            },
+        );
+    }
     if ordinary && s.nxdomain > 0 {
         let share = (s.nxdomain as f32 / s.responses.max(1) as f32).min(1.0);
         // A mistyped name is answered NXDOMAIN too; it looks ordinary.
@@ -576,6 +625,27 @@ pub fn beacon_detail(b: &BeaconScore) -> String {
     d
 }
 
+/// A time as "2026-12-02 08:15Z" (UTC, to the minute), for explanations.
+pub fn utc_minutes(ns: u64) -> String {
+    let secs = ns / 1_000_000_000;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60
+    )
+}
+
 /// "612 s", "15 min", "6 h".
 pub fn format_period(seconds: f64) -> String {
     if seconds < 10.0 {
@@ -631,6 +701,7 @@ mod tests {
             ddns_hosts: 2,
             ip_lookup_hosts: 3,
             median_host_names: 400,
+            ..BaseRates::default()
         }
     }
 
@@ -732,6 +803,49 @@ mod tests {
         assert!(rare_txt.bits > common_txt.bits + 3.0);
         assert!(explanation(&rare_txt.parts).contains("TXT/NULL: 1% of this network's names"));
         assert!(explanation(&common_txt.parts).contains("TXT/NULL: 12% of this network's names"));
+    }
+
+    #[test]
+    fn domains_first_seen_after_the_learning_period_are_new() {
+        const DAY: u64 = 24 * NS_PER_HOUR;
+        let start = 20_000 * DAY;
+        let mut n = BaseRates {
+            domain_age: [
+                (start / NS_PER_HOUR, 99_000),
+                ((start + 8 * DAY) / NS_PER_HOUR, 1_000),
+            ]
+            .into(),
+            history_start_ns: start,
+            ..network()
+        };
+        let fresh = NameSignals {
+            domain_first_seen: start + 8 * DAY,
+            domain_names: 1,
+            ..base()
+        };
+        let before = evaluate(&fresh, &n, true);
+        assert!(!before.parts.iter().any(|p| p.signal == Signal::NewDomain));
+        n.set_known_before(start + 7 * DAY);
+        assert_eq!(n.new_domain_names, 1_000);
+        let after = evaluate(&fresh, &n, true);
+        assert!((after.bits - before.bits - surprise(1_000, 100_000)).abs() < 0.01);
+        assert!(
+            explanation(&after.parts).contains(
+                "new domain: first seen 2024-10-12 00:00Z (history since 2024-10-04 00:00Z; 1% of names are under domains this new)"
+            ),
+            "{}",
+            explanation(&after.parts)
+        );
+        let old = NameSignals {
+            domain_first_seen: start,
+            ..fresh
+        };
+        assert!(
+            !evaluate(&old, &n, true)
+                .parts
+                .iter()
+                .any(|p| p.signal == Signal::NewDomain)
+        );
     }
 
     #[test]

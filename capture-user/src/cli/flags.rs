@@ -164,6 +164,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub snapshot_interval: u64,
+    /// History to learn before a registered domain first seen on this
+    /// network counts as new (a duration: 7d, 36h).
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_duration)]
+    pub learn: Duration,
     /// After attaching, switch to this user (name or uid); the state
     /// directory is handed to it.
     #[arg(long, value_name = "USER")]
@@ -197,6 +201,7 @@ impl RunArgs {
             engine: self.engine.config(),
             state_dir: self.state_dir.clone(),
             snapshot_interval: Duration::from_secs(self.snapshot_interval),
+            learn: self.learn,
             load: LoadOptions {
                 mode: match self.mode {
                     ModeArg::Gateway => Mode::Gateway,
@@ -331,6 +336,11 @@ fn parse_score(s: &str) -> Result<f32, String> {
     }
 }
 
+/// `--learn`: a duration.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (use a duration: 7d, 36h)"))
+}
+
 /// `--since`: a duration ago or an RFC 3339 time, as ns since the epoch.
 fn parse_since(s: &str) -> Result<u64, String> {
     let at = match humantime::parse_duration(s) {
@@ -363,6 +373,11 @@ pub struct PcapArgs {
     /// Capture files (pcap or pcapng), read in order.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Earlier captures to serve as history (repeatable): read first, they
+    /// make registered domains first seen in FILE… "new on this network";
+    /// only names seen in FILE… are reported.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Vec<PathBuf>,
     /// What to show.
     #[command(flatten)]
     pub options: ReportOptions,

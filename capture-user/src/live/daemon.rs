@@ -17,6 +17,7 @@ use anyhow::{Context, Result};
 use dnsrare_core::{
     engine::{
         self, Engine, EngineConfig, Querier,
+        report::History,
         snapshot::{self, Snapshot},
     },
     model::{
@@ -49,6 +50,9 @@ pub struct DaemonConfig {
     pub state_dir: PathBuf,
     /// Time between snapshots.
     pub snapshot_interval: Duration,
+    /// How much history the daemon learns before it calls a registered
+    /// domain new on this network.
+    pub learn: Duration,
     /// Name lists the scoring consults.
     pub lists: Arc<Lists>,
     /// User to switch to after attaching.
@@ -267,10 +271,17 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
 
     let querier = engine.querier();
     server.serve(&stop, &|request| {
-        answer(request, &querier, &counters, &status, &interfaces, program).unwrap_or_else(|e| {
-            Response::Error {
-                message: format!("{e:#}"),
-            }
+        answer(
+            request,
+            &querier,
+            &counters,
+            &status,
+            &interfaces,
+            program,
+            config.learn,
+        )
+        .unwrap_or_else(|e| Response::Error {
+            message: format!("{e:#}"),
         })
     });
 
@@ -298,6 +309,7 @@ fn answer(
     status: &Mutex<SnapshotStatus>,
     interfaces: &[String],
     program: ProgramFacts,
+    learn: Duration,
 ) -> Result<Response> {
     let summary = || -> Result<CaptureSummary> {
         Ok(CaptureSummary::new(
@@ -306,9 +318,15 @@ fn answer(
         ))
     };
     Ok(match request {
-        Request::Report(query) => {
-            Response::Report(engine::report::report(querier, summary()?, &query)?)
-        }
+        Request::Report(query) => Response::Report(engine::report::report(
+            querier,
+            summary()?,
+            &query,
+            History::Learn {
+                learn_ns: learn.as_nanos().min(u128::from(u64::MAX)) as u64,
+                now_ns: now_ns(),
+            },
+        )?),
         Request::Stats => Response::Stats(StatsReply {
             capture: engine::report::with_counted(querier, summary()?)?,
             shards: querier.sizes()?,
