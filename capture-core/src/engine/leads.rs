@@ -15,14 +15,12 @@ use crate::{
     score::{
         class::NameClass,
         combine::{self, marks},
-        findings::{DomainLead, Leads, NameLead},
+        findings::{DomainLead, LEAD_BITS, Leads, NameLead},
     },
 };
 
 /// Hosts at most asking a name for it to make a lead.
 const LEAD_HOSTS: u32 = 2;
-/// Soft bits from which a name makes a lead on its own.
-const LEAD_BITS: f32 = 4.0;
 /// Names kept per domain lead.
 const DOMAIN_SAMPLE: usize = 12;
 
@@ -44,6 +42,9 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
         let (s, beacon_host) = signals(state, i, ctx, false);
         let scored = combine::evaluate(&s, &ctx.base, false);
         let random_nx = e.nxdomain > 0 && combine::is_random(s.randomness);
+        // Names answered NXDOMAIN make leads too, so a DGA burst can take
+        // the ones of its shape that read as words.
+        let nx_name = e.nxdomain > 0;
         let ip_lookup = e.marks & marks::IP_LOOKUP != 0;
         let beacon = beacon_host.filter(|_| combine::beacon_counts(&s));
         let d = state.domain_entry(e.domain);
@@ -52,7 +53,8 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
             || random_nx
             || ip_lookup
             || scored.soft_bits >= LEAD_BITS
-            || domain_candidate;
+            || domain_candidate
+            || nx_name;
         if !wanted {
             continue;
         }
@@ -92,7 +94,7 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
                 }
             }
             let is_beacon = beacon == Some(host);
-            if !(is_beacon || random_nx || ip_lookup || scored.soft_bits >= LEAD_BITS) {
+            if !(is_beacon || random_nx || nx_name || ip_lookup || scored.soft_bits >= LEAD_BITS) {
                 continue;
             }
             let detail = {
@@ -113,6 +115,7 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
                     (true, true) => 0.1 * s.beacon_bits,
                 },
                 random_nx,
+                nxdomain: e.nxdomain > 0,
                 ip_lookup,
                 first_seen: p.first_seen,
                 last_seen: p.last_seen,

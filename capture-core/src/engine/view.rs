@@ -103,6 +103,7 @@ fn name_base(state: &ShardState) -> (BaseRates, Vec<HostAddr>, Vec<HostAddr>) {
     let mut ddns = Vec::new();
     let mut ip_lookup = Vec::new();
     let txt_or_null = qtype::bit(16) | qtype::bit(10);
+    let mut per_domain: HashMap<u32, u32> = HashMap::new();
     for (i, e) in state.names() {
         base.names += 1;
         match e.hosts {
@@ -123,7 +124,11 @@ fn name_base(state: &ShardState) -> (BaseRates, Vec<HostAddr>, Vec<HostAddr>) {
         base.txt_names += u64::from(e.qtypes & txt_or_null != 0);
         base.nx_names += u64::from(e.nxdomain > 0);
         base.long_label_names += u64::from(e.marks & marks::LONG_LABEL != 0);
-        base.randomness[combine::randomness_bin(f32::from(e.lexical) / 255.0)] += 1;
+        let counted = per_domain.entry(e.domain).or_insert(0u32);
+        if *counted < combine::RANDOMNESS_NAMES_PER_DOMAIN {
+            *counted += 1;
+            base.randomness[combine::randomness_bin(f32::from(e.lexical) / 255.0)] += 1;
+        }
         let domain_seen = state.domain_entry(e.domain).first_seen;
         *base
             .domain_age

@@ -114,7 +114,10 @@ pub struct BaseRates {
     pub nx_names: u64,
     /// Ordinary names with a label of 40+ characters.
     pub long_label_names: u64,
-    /// Ordinary names by quantized randomness (16 bins of 1/16).
+    /// Ordinary names by quantized randomness (16 bins of 1/16), at most
+    /// [`RANDOMNESS_NAMES_PER_DOMAIN`] per registered domain: one tunnel's
+    /// or CDN's thousands of random names must not make every other random
+    /// name look common.
     pub randomness: [u64; 16],
     /// Ordinary names per top-level domain.
     pub tlds: std::collections::BTreeMap<String, u64>,
@@ -181,6 +184,9 @@ impl BaseRates {
         self.randomness[bin..].iter().sum()
     }
 }
+
+/// Names of one registered domain counted in [`BaseRates::randomness`].
+pub const RANDOMNESS_NAMES_PER_DOMAIN: u32 = 3;
 
 /// Nanoseconds per hour, the resolution of [`BaseRates::domain_age`].
 pub const NS_PER_HOUR: u64 = 3_600_000_000_000;
@@ -431,17 +437,14 @@ pub fn evaluate(s: &NameSignals<'_>, base: &BaseRates, explain: bool) -> Scored 
     }
     if ordinary && is_random(s.randomness) {
         let alike = base.at_least_as_random(s.randomness);
-        p.add(
-            Signal::RandomLabels,
-            surprise(alike, base.ordinary_names),
-            || {
-                format!(
-                    "random labels p={:.2} ({} of names as random)",
-                    s.randomness,
-                    percent(alike, base.ordinary_names)
-                )
-            },
-        );
+        let all: u64 = base.randomness.iter().sum();
+        p.add(Signal::RandomLabels, surprise(alike, all), || {
+            format!(
+                "random labels p={:.2} ({} of names as random)",
+                s.randomness,
+                percent(alike, all)
+            )
+        });
     }
     if ordinary && let Some(tld) = s.tld {
         let alike = base.tlds.get(tld).copied().unwrap_or(0);

@@ -26,6 +26,8 @@ use crate::model::{
     report::{FINDING_NAMES, Finding, FindingKind},
 };
 
+/// Soft bits from which a name is worth a look on its own.
+pub const LEAD_BITS: f32 = 4.0;
 /// Names of one domain, from one host, from which the domain counts
 /// towards a tunnel spread over several domains.
 pub const TUNNEL_DOMAIN_NAMES: u32 = 4;
@@ -52,6 +54,8 @@ pub struct NameLead {
     pub beacon_bits: f32,
     /// Random-looking and answered NXDOMAIN.
     pub random_nx: bool,
+    /// Answered NXDOMAIN.
+    pub nxdomain: bool,
     /// A public-IP lookup service.
     pub ip_lookup: bool,
     /// This host's first query for it.
@@ -119,35 +123,51 @@ pub fn build(leads: &Leads, base: &BaseRates) -> Vec<Finding> {
     let typical = counts.get(counts.len() / 2).copied().unwrap_or(0).max(3);
     for (&host, names) in &mut by_host {
         names.sort_by(|a, b| lead_order(a, b));
-        let mut rest: Vec<&NameLead> = Vec::new();
-        let mut random_nx: Vec<&NameLead> = Vec::new();
-        for &lead in names.iter() {
-            if tunnel_domains.contains(&(host, lead.domain.as_str())) {
-                continue;
-            }
-            if lead.beacon_bits > 0.0 {
-                findings.push(beacon(lead));
-                continue;
-            }
-            if lead.random_nx {
-                random_nx.push(lead);
-            } else {
-                rest.push(lead);
-            }
-        }
+        let (mut random_nx, mut others): (Vec<&NameLead>, Vec<&NameLead>) = names
+            .iter()
+            .copied()
+            .filter(|n| !tunnel_domains.contains(&(host, n.domain.as_str())))
+            .partition(|n| n.random_nx);
         let dga = combine::dga_bits(random_nx.len() as u64, base);
         if dga > 0.0 {
+            // Names of the same shape answered NXDOMAIN are the same DGA
+            // even where they read as words (Tinba's `elofedefihij.xyz`); a
+            // differently shaped one (its hard-coded `fffreenet.xyz`) stays
+            // its own finding. A DGA cycling through its list asks each
+            // name on a timer: they belong to the burst, not to a beacon
+            // each.
+            let shapes: BTreeSet<(usize, &str)> =
+                random_nx.iter().map(|n| shape(&n.name)).collect();
+            let (same, other): (Vec<&NameLead>, Vec<&NameLead>) = others
+                .into_iter()
+                .partition(|n| n.nxdomain && shapes.contains(&shape(&n.name)));
+            random_nx.extend(same);
+            random_nx.sort_by(|a, b| lead_order(a, b));
+            others = other;
             findings.push(dga_burst(host, &random_nx, dga, base));
         } else {
-            rest.extend(random_nx);
-            rest.sort_by(|a, b| lead_order(a, b));
+            others.extend(random_nx);
+            others.sort_by(|a, b| lead_order(a, b));
         }
+        let (beacons, mut rest): (Vec<&NameLead>, Vec<&NameLead>) =
+            others.into_iter().partition(|n| n.beacon_bits > 0.0);
+        findings.extend(beacons.into_iter().map(beacon));
+        // NXDOMAIN names came only for a DGA burst to take; alone they are
+        // typos.
+        rest.retain(|n| n.soft_bits >= LEAD_BITS || n.ip_lookup || n.random_nx);
         if let Some(f) = rare_names(host, &rest, typical) {
             findings.push(f);
         }
     }
     findings.sort_by(finding_order);
     findings
+}
+
+/// A DGA family's shape: the length of the first label and the TLD.
+fn shape(name: &str) -> (usize, &str) {
+    let first = name.split('.').next().unwrap_or("");
+    let tld = name.rsplit('.').next().unwrap_or("");
+    (first.len(), tld)
 }
 
 /// Most telling first: soft bits, then the name.
@@ -368,6 +388,7 @@ mod tests {
             soft_bits: soft,
             beacon_bits: 0.0,
             random_nx: false,
+            nxdomain: false,
             ip_lookup: false,
             first_seen: t_s * 1_000_000_000,
             last_seen: t_s * 1_000_000_000,
@@ -401,7 +422,7 @@ mod tests {
         }
         leads
             .names
-            .push(lead("10.0.0.5", "odd.example.com", 3.0, 50));
+            .push(lead("10.0.0.5", "odd.example.com", 5.0, 50));
         let f = build_all(&leads);
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].kind, FindingKind::DgaBurst);
@@ -413,6 +434,36 @@ mod tests {
                 .starts_with("DGA burst: 200 random-looking names")
         );
         assert_eq!(f[1].kind, FindingKind::RareNames);
+    }
+
+    #[test]
+    fn a_dga_cycling_through_its_names_is_one_burst_not_a_beacon_each() {
+        let mut leads = Leads::default();
+        for k in 0..50 {
+            leads.names.push(NameLead {
+                random_nx: true,
+                nxdomain: true,
+                beacon_bits: 30.0,
+                ..lead("10.0.2.108", &format!("q{k:03}zkxvbqrt.xyz"), 6.0, 100 + k)
+            });
+        }
+        // A DGA name that reads as words: the same shape, so the same DGA.
+        leads.names.push(NameLead {
+            nxdomain: true,
+            beacon_bits: 20.0,
+            ..lead("10.0.2.108", "elofedefihij.xyz", 2.0, 95)
+        });
+        // The hard-coded C2 name: another shape, its own finding.
+        leads.names.push(NameLead {
+            nxdomain: true,
+            beacon_bits: 30.0,
+            ..lead("10.0.2.108", "fffreenet.xyz", 5.0, 90)
+        });
+        let f = build_all(&leads);
+        let kinds: Vec<FindingKind> = f.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, [FindingKind::DgaBurst, FindingKind::Beacon]);
+        assert_eq!(f[0].names.len() as u64 + f[0].more_names, 51);
+        assert_eq!(f[1].names, ["fffreenet.xyz"]);
     }
 
     #[test]
