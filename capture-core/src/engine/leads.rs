@@ -45,7 +45,8 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
         // Names answered NXDOMAIN make leads too, so a DGA burst can take
         // the ones of its shape that read as words.
         let nx_name = e.nxdomain > 0;
-        let ip_lookup = e.marks & marks::IP_LOOKUP != 0;
+        // A public-IP check on a timer is a monitor, not a start-up.
+        let ip_lookup = e.marks & marks::IP_LOOKUP != 0 && s.beacon_bits == 0.0;
         let beacon = beacon_host.filter(|_| combine::beacon_counts(&s));
         let d = state.domain_entry(e.domain);
         let domain_candidate = d.hosts <= LEAD_HOSTS && d.names >= 2;

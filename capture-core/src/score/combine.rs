@@ -531,7 +531,13 @@ pub fn evaluate(s: &NameSignals<'_>, base: &BaseRates, explain: bool) -> Scored 
             },
         );
     }
-    if s.marks & marks::IP_LOOKUP != 0 && s.hosts <= (base.hosts / 20).max(FEW_HOSTS) {
+    // Malware checks its public address once, at start-up; a check on a
+    // timer is an updater or a monitor (noted with the beacon below).
+    let periodic_check = s.beacon_bits > 0.0 && s.marks & marks::IP_LOOKUP != 0;
+    if s.marks & marks::IP_LOOKUP != 0
+        && !periodic_check
+        && s.hosts <= (base.hosts / 20).max(FEW_HOSTS)
+    {
         p.add(
             Signal::IpLookup,
             surprise(base.ip_lookup_hosts, base.hosts),
@@ -554,7 +560,7 @@ pub fn evaluate(s: &NameSignals<'_>, base: &BaseRates, explain: bool) -> Scored 
     }
     let soft = p.total;
     // Behaviour: unlikely by chance, not capped with the hints.
-    if s.beacon_bits > 0.0 && s.marks & marks::IP_LOOKUP != 0 {
+    if periodic_check {
         p.note(Signal::Beacon, || {
             "periodic public-IP check (what dynamic-DNS updaters and monitors do): no beacon evidence".into()
         });
@@ -849,6 +855,33 @@ mod tests {
                 .iter()
                 .any(|p| p.signal == Signal::NewDomain)
         );
+    }
+
+    #[test]
+    fn a_public_ip_check_on_a_timer_is_a_monitor() {
+        let once = NameSignals {
+            marks: marks::IP_LOOKUP,
+            ..base()
+        };
+        let startup = evaluate(&once, &network(), true);
+        assert!(startup.parts.iter().any(|p| p.signal == Signal::IpLookup));
+        let monitor = NameSignals {
+            queries: 144,
+            ..periodic(beacon(64, 0.01), false)
+        };
+        let monitor = NameSignals {
+            marks: marks::IP_LOOKUP,
+            ..monitor
+        };
+        let s = evaluate(&monitor, &network(), true);
+        assert!(
+            !s.parts
+                .iter()
+                .any(|p| p.signal == Signal::IpLookup
+                    || p.points > 0.0 && p.signal == Signal::Beacon)
+        );
+        assert!(explanation(&s.parts).contains("periodic public-IP check"));
+        assert!(s.bits < startup.bits + 1.0);
     }
 
     #[test]

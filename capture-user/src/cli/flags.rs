@@ -263,6 +263,10 @@ pub struct ReportOptions {
     /// Print why each row ranks where it does.
     #[arg(long)]
     pub explain: bool,
+    /// List findings scoring under 50 in the table too (JSON and CSV carry
+    /// them all).
+    #[arg(long)]
+    pub weak: bool,
     /// One JSON object instead of a table.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
@@ -299,6 +303,7 @@ impl ReportOptions {
     pub fn presentation(&self) -> Presentation {
         Presentation {
             explain: self.explain,
+            weak: self.weak,
         }
     }
 }

@@ -21,7 +21,14 @@ const HOSTS_SHOWN: usize = 3;
 pub struct Presentation {
     /// Print each row's explanation under it.
     pub explain: bool,
+    /// List findings scoring under [`WEAK_FINDING`] too.
+    pub weak: bool,
 }
+
+/// Findings scoring under this (under 10 bits of evidence: one rare name
+/// with a hint or two) are counted, not listed, in the table unless asked
+/// for; JSON and CSV carry them all.
+pub const WEAK_FINDING: f32 = 50.0;
 
 /// Writes the capture summary line every report starts with.
 pub fn write_capture(out: &mut impl io::Write, c: &CaptureSummary) -> io::Result<()> {
@@ -51,7 +58,7 @@ pub fn write_capture(out: &mut impl io::Write, c: &CaptureSummary) -> io::Result
 pub fn write_table(out: &mut impl io::Write, report: &Report, how: Presentation) -> io::Result<()> {
     write_capture(out, &report.capture)?;
     match report.view {
-        View::Finding => write_findings(out, report)?,
+        View::Finding => write_findings(out, report, how)?,
         View::Name => write_name_rows(out, report, how)?,
         View::Host => write_host_rows(out, report)?,
         View::Domain => write_domain_rows(out, report)?,
@@ -118,13 +125,24 @@ fn write_name_rows(out: &mut impl io::Write, report: &Report, how: Presentation)
     Ok(())
 }
 
-fn write_findings(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
+fn write_findings(out: &mut impl io::Write, report: &Report, how: Presentation) -> io::Result<()> {
+    let shown: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| how.weak || f.score >= WEAK_FINDING)
+        .collect();
+    let weak = report.findings.len() - shown.len();
     writeln!(
         out,
-        "{} from {} ({} distinct names); most suspicious first\n",
-        plural(report.findings.len() as u64, "finding", "findings"),
+        "{} from {} ({} distinct names); most suspicious first{}\n",
+        plural(shown.len() as u64, "finding", "findings"),
         plural(report.network_hosts, "host", "hosts"),
-        report.names
+        report.names,
+        if weak > 0 {
+            format!("; {weak} weaker (score under {WEAK_FINDING:.0}) not listed: --weak lists them")
+        } else {
+            String::new()
+        }
     )?;
     write_folded(out, &report.folded)?;
     writeln!(
@@ -132,7 +150,7 @@ fn write_findings(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
         "{:>5}  {:<16} {:<24} {:<20}  NAMES",
         "SCORE", "FINDING", "HOST", "FIRST SEEN"
     )?;
-    for f in &report.findings {
+    for f in shown {
         let hosts: Vec<String> = f.hosts.iter().map(ToString::to_string).collect();
         let mut names = f
             .names
