@@ -163,7 +163,7 @@ fn name_base(state: &ShardState) -> (BaseRates, Vec<HostAddr>, Vec<HostAddr>) {
 
 impl ScoreContext {
     /// The network-wide context from every shard's overview and the merged
-    /// hosts (host address → distinct names and random NXDOMAIN names).
+    /// hosts (each once, with its random NXDOMAIN names).
     pub fn merge<'a>(
         overviews: impl IntoIterator<Item = &'a Overview>,
         hosts: impl IntoIterator<Item = &'a HostPartial>,
@@ -176,20 +176,13 @@ impl ScoreContext {
             ddns.extend(o.ddns_hosts.iter().copied());
             ip_lookup.extend(o.ip_lookup_hosts.iter().copied());
         }
-        let mut names_per_host = Vec::new();
         let mut host_random_nx = HashMap::new();
         for h in hosts {
-            names_per_host.push(h.names);
+            base.hosts += 1;
             if h.random_nx_names > 0 {
                 host_random_nx.insert(h.addr, h.random_nx_names);
             }
         }
-        names_per_host.sort_unstable();
-        base.hosts = names_per_host.len() as u64;
-        base.median_host_names = names_per_host
-            .get(names_per_host.len() / 2)
-            .copied()
-            .unwrap_or(0);
         base.ddns_hosts = ddns.len() as u64;
         base.ip_lookup_hosts = ip_lookup.len() as u64;
         Self {

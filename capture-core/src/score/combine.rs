@@ -127,8 +127,6 @@ pub struct BaseRates {
     pub ddns_hosts: u64,
     /// Hosts that asked a public-IP lookup service.
     pub ip_lookup_hosts: u64,
-    /// Median distinct names per host.
-    pub median_host_names: u64,
     /// Ordinary names by the hour (since the epoch) their registered
     /// domain was first seen on this network.
     pub domain_age: std::collections::BTreeMap<u64, u64>,
@@ -709,7 +707,6 @@ mod tests {
             hosts: 300,
             ddns_hosts: 2,
             ip_lookup_hosts: 3,
-            median_host_names: 400,
             ..BaseRates::default()
         }
     }

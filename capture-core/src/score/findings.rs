@@ -402,7 +402,6 @@ mod tests {
             ordinary_names: 100_000,
             nx_names: 5_000,
             hosts: 300,
-            median_host_names: 300,
             ..BaseRates::default()
         }
     }
