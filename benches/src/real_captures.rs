@@ -22,7 +22,7 @@ use serde::Serialize;
 use traffic::{
     names::SharedNames,
     pcap_out::write_pcap_iter,
-    scenario::{self, MaliciousKind, ScenarioConfig, Truth},
+    scenario::{self, MaliciousKind, Truth},
     splice::{self, Label},
 };
 
@@ -88,28 +88,14 @@ pub struct RealFigures {
     pub background: BackgroundFigures,
 }
 
-/// The background of the real-capture evaluation: the evaluation's
-/// scenario (its beacons, dynamic-DNS beacon, IP lookup, DGA burst and
-/// tunnel) with the scenario's background noise, names from the shared
-/// lists.
-pub fn background_config(names: Arc<SharedNames>) -> ScenarioConfig {
-    ScenarioConfig {
-        names,
-        beacon_periods_s: vec![600, 3600],
-        dyndns_periods_s: vec![900],
-        ip_lookups: 1,
-        dga_bursts: 1,
-        tunnels: 1,
-        ..ScenarioConfig::gateway()
-    }
-}
-
 /// Runs the evaluation on the shared data in `data` (LABELS.csv, pcaps/,
 /// names/), writing its captures under `out_dir`.
 pub fn evaluate(data: &Path, out_dir: &Path) -> Result<RealFigures> {
     std::fs::create_dir_all(out_dir)?;
     let labels = splice::load_labels(&data.join("LABELS.csv"))?;
-    let config = background_config(Arc::new(SharedNames::load(&data.join("names"))?));
+    // The evaluation's own scenario (its planted threats) with the
+    // scenario's background noise.
+    let config = crate::evaluation::scenario(Arc::new(SharedNames::load(&data.join("names"))?));
     let (packets, truth) = scenario::generate(&config);
     let pcap = out_dir.join("background.pcap");
     scenario::save(&packets, &truth, &pcap, &out_dir.join("background.json"))?;
