@@ -48,6 +48,10 @@ pub fn build(root: &Path) -> Result<PathBuf> {
             }
         }
     }
+    eprintln!(
+        "xtask: cargo deb --package capture-user --no-build --output {}",
+        out_dir.display()
+    );
     let out = cmd::cargo(root)
         .args(["deb", "--package", "capture-user", "--no-build", "--output"])
         .arg(&out_dir)
