@@ -142,6 +142,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 args.root.join("etc/dnsrare/dnsrare.toml").display()
             )?;
         }
+        Command::Man(args) => {
+            for page in cli::man::write_pages(&args.dir)? {
+                writeln!(out, "{}", page.display())?;
+            }
+        }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

@@ -101,8 +101,9 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
         "--bin",
         "bench_offline",
     ]))?;
-    let release = root.join("target/release");
-    let out_dir = root.join("target/bench");
+    let target = cmd::target_dir(root)?;
+    let release = target.join("release");
+    let out_dir = target.join("bench");
     std::fs::create_dir_all(&out_dir).context("creating target/bench")?;
     let load_before = load_average();
 

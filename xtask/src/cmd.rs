@@ -36,7 +36,28 @@ pub fn build_dnsrare(root: &Path, release: bool) -> Result<PathBuf> {
     }
     run(&mut build)?;
     let profile = if release { "release" } else { "debug" };
-    Ok(root.join("target").join(profile).join("dnsrare"))
+    Ok(target_dir(root)?.join(profile).join("dnsrare"))
+}
+
+/// Cargo's target directory (`CARGO_TARGET_DIR` and cargo configuration
+/// respected), as `cargo metadata` reports it.
+pub fn target_dir(root: &Path) -> Result<PathBuf> {
+    let out = cargo(root)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .context("cannot run cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("cargo metadata output")?;
+    meta["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .context("cargo metadata has no target_directory")
 }
 
 /// Runs `bin args…` and exits with its exit code.

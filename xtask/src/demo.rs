@@ -38,7 +38,7 @@ pub fn run(root: &Path) -> Result<()> {
 
     let config = ScenarioConfig::demo();
     let (packets, truth) = scenario::generate(&config);
-    let dir = root.join("target/demo");
+    let dir = cmd::target_dir(root)?.join("demo");
     std::fs::create_dir_all(&dir).context("creating target/demo")?;
     let pcap = dir.join("demo.pcap");
     pcap_out::write_pcap(&pcap, &packets)?;

@@ -20,7 +20,7 @@ pub fn clippy(root: &Path) -> Result<()> {
         .args(["clippy", "--package", "capture-ebpf", "--bins", "--release"])
         .args(["--target", TARGET, "-Z", "build-std=core"])
         .arg("--target-dir")
-        .arg(root.join("target/ebpf-clippy"))
+        .arg(cmd::target_dir(root)?.join("ebpf-clippy"))
         .args(["--", "-D", "warnings"])
         // Debian's rustc is a stable release; build-std needs the bootstrap
         // switch. Only this child sees it.

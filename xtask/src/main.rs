@@ -1,10 +1,11 @@
 //! `cargo xtask …`: everything that is not the `dnsrare` binary itself —
 //! installing the eBPF toolchain (which `capture-user/build.rs` uses to
-//! build the XDP program), running every check and test, the demo, the
-//! evaluation, benchmarks and fuzzing.
+//! build the XDP program), running every check and test, the Debian
+//! package, the demo, the evaluation, benchmarks and fuzzing.
 
 mod bench;
 mod cmd;
+mod deb;
 mod demo;
 mod ebpf;
 mod fuzz;
@@ -37,6 +38,9 @@ enum Task {
     },
     /// Set up, build, then run every check and test (needs root).
     Test,
+    /// Build the Debian package target/debian/dnsrare_VERSION_amd64.deb
+    /// (installs the pinned cargo-deb if missing).
+    Deb,
     /// Set up, build, then run the daemon on a veth pair in a fresh network
     /// namespace, replay generated traffic into it and print the report.
     Demo,
@@ -66,6 +70,7 @@ fn main() -> Result<()> {
             cmd::exec(&bin, &full)
         }
         Task::Test => test::run(&root),
+        Task::Deb => deb::build(&root).map(drop),
         Task::Demo => demo::run(&root),
         Task::TrainLexical(args) => lexical::train(&root, &args),
         Task::Gen(args) => r#gen::run(&root, &args),

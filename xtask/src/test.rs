@@ -5,13 +5,15 @@
 //!    they prove it).
 //! 2. Set up, then format, clippy with warnings denied (the eBPF crate too,
 //!    with Debian's toolchain), and the whole test suite, including the
-//!    tests that load the XDP program and build network namespaces (root).
+//!    tests that load the XDP program and build network namespaces (root),
+//!    and the one that installs and purges the Debian package, built here
+//!    once and handed over in `DNSRARE_DEB`.
 
 use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use crate::{cmd, ebpf, setup};
+use crate::{cmd, deb, ebpf, setup};
 
 /// Runs every check and test.
 pub fn run(root: &Path) -> Result<()> {
@@ -26,10 +28,16 @@ pub fn run(root: &Path) -> Result<()> {
     cmd::run(cmd::cargo(root).args(["fmt", "--all", "--", "--check"]))?;
     cmd::run(cmd::cargo(root).args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
     ebpf::clippy(root)?;
+    let package = deb::build(root)?;
     // Unit, integration and doc tests of every crate but the eBPF one
     // (which only builds for BPF); benches are built by clippy above and
     // run by `cargo xtask bench`.
-    cmd::run(cmd::cargo(root).arg("test").env("DNSRARE_BIN", &bin))?;
+    cmd::run(
+        cmd::cargo(root)
+            .arg("test")
+            .env("DNSRARE_BIN", &bin)
+            .env("DNSRARE_DEB", &package),
+    )?;
     eprintln!("xtask: every check and test passed");
     Ok(())
 }

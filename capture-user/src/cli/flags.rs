@@ -50,6 +50,18 @@ pub enum Command {
     /// Install the binary, a sandboxed systemd unit and a default
     /// configuration (needs root).
     Install(InstallArgs),
+    /// Write the man pages (dnsrare.1 and one per subcommand) into DIR;
+    /// the Debian package build uses it.
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+/// Arguments of the hidden `dnsrare man`.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Directory to write the pages into (created if missing).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// Flags of `dnsrare install`.
