@@ -9,7 +9,10 @@
 //!   timestamp: the first one counts as the response (its name is the
 //!   question's — the first answer is owned by the question name, and a
 //!   response without answers has one event with the question name); the
-//!   rest are passed over as records of the same response.
+//!   rest are passed over as records of the same response. The first
+//!   record's type need not be the question's (a CNAME), so the response
+//!   takes its QTYPE from the query event of the same flow and DNS id when
+//!   one was read, and 0 (unknown) otherwise.
 //! * v2 (`"version": 2`, Suricata 4.1–7): `query` events as in v1; one
 //!   `answer` event per response with the question in `dns.rrname` and
 //!   `dns.rrtype` and the records in `answers`/`grouped`.
@@ -34,7 +37,7 @@ use std::{
 };
 
 use capture_common::EventKind;
-use hashbrown::HashSet;
+use hashbrown::{HashMap, HashSet};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -93,6 +96,8 @@ pub struct EveParser {
     raw_name: Vec<u8>,
     /// (flow_id, DNS id, time) of v1 answer events already counted.
     recent_answers: HashSet<(u64, u64, u64)>,
+    /// (flow_id, DNS id) of recent queries → their QTYPE, for v1 answers.
+    recent_queries: HashMap<(u64, u64), u16>,
 }
 
 impl EveParser {
@@ -108,6 +113,7 @@ impl LineParser for EveParser {
     fn start(&mut self, path: &Path) {
         self.path = path.to_owned();
         self.recent_answers.clear();
+        self.recent_queries.clear();
     }
 
     fn line(
@@ -193,7 +199,7 @@ impl LineParser for EveParser {
             return Ok(LineKind::Skipped);
         };
         let rrname = rrname.as_str().ok_or_else(|| bad("dns.rrname", rrname))?;
-        let qtype = match rrtype {
+        let mut qtype = match rrtype {
             None => 0,
             Some(t) => rr_type(t).ok_or_else(|| bad("dns.rrtype", t))?,
         };
@@ -201,15 +207,21 @@ impl LineParser for EveParser {
             (EventKind::Query, _) | (_, None) => 0,
             (_, Some(r)) => response_code(r).ok_or_else(|| bad("dns.rcode", r))?,
         };
-        if version == 1 && kind == EventKind::Response {
-            let flow = event.get("flow_id").and_then(Value::as_u64).unwrap_or(0);
-            let id = dns.get("id").and_then(Value::as_u64).unwrap_or(0);
+        let flow = event.get("flow_id").and_then(Value::as_u64).unwrap_or(0);
+        let id = dns.get("id").and_then(Value::as_u64).unwrap_or(0);
+        if kind == EventKind::Query {
+            if self.recent_queries.len() >= RECENT_ANSWERS {
+                self.recent_queries.clear();
+            }
+            self.recent_queries.insert((flow, id), qtype);
+        } else if version == 1 {
             if self.recent_answers.len() >= RECENT_ANSWERS {
                 self.recent_answers.clear();
             }
             if !self.recent_answers.insert((flow, id, time_ns)) {
                 return Ok(LineKind::Skipped);
             }
+            qtype = self.recent_queries.get(&(flow, id)).copied().unwrap_or(0);
         }
         name::unescape_hex(rrname.as_bytes(), &mut self.raw_name);
         emit(&Entry {
@@ -401,6 +413,8 @@ mod tests {
         );
         assert_eq!(out[1].0, "block.dropbox.com");
         assert_eq!((out[1].1, out[1].3, out[1].4), (EventKind::Response, 0, T0));
+        // The question's type (A), not the first record's (CNAME).
+        assert_eq!(out[1].2, 1);
         assert_eq!(out[1].5, "10.16.1.11");
     }
 
