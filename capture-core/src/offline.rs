@@ -2,6 +2,10 @@
 //! Frames go through the userspace twin of the XDP parser
 //! ([`crate::ingest::frame_parser_twin`]), the same event decoder and the
 //! same engine as the live path; timestamps come from the capture.
+//!
+//! [`run_logs`] does the same from DNS logs (`dnsrare zeek`, `dnsrare
+//! eve`): the log readers of [`crate::ingest::logs`] turn each line into
+//! the same observations, pushed into the same engine the same way.
 
 use std::{
     path::PathBuf,
@@ -14,9 +18,12 @@ use thiserror::Error;
 use crate::{
     engine::{self, Engine, EngineConfig, EngineError, report::History},
     ingest::{
+        eve::EveParser,
         frame_parser_twin::FrameParser,
+        logs::{self, LineParser, LogFormat, LogTotals, ReadError},
         observation::EventDecoder,
         pcap::{self, FileTotals, PcapError},
+        zeek::ZeekParser,
     },
     model::{
         capture::{CaptureCounters, CaptureSummary, ParseErrorCounts},
@@ -175,6 +182,156 @@ pub fn run(
     drop((dispatcher, querier));
     engine.shutdown();
     Ok(OfflineRun {
+        report,
+        read,
+        damaged,
+    })
+}
+
+/// How much was read from DNS logs, and how fast.
+#[derive(Clone, Debug, Default)]
+pub struct LogReadSummary {
+    /// Each file read (wholly or in part), in order.
+    pub files: Vec<LogTotals>,
+    /// The counters the report carries: `packets` are DNS records,
+    /// `queries`/`responses` the observations they gave, `ignored` the
+    /// records skipped (other ports, other opcodes, no name) and other
+    /// event types, `parse_errors.other` the malformed lines.
+    pub counters: CaptureCounters,
+    /// Names that break the wire-form limits.
+    pub decode_errors: ParseErrorCounts,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl LogReadSummary {
+    /// Lines read, all files.
+    pub fn lines(&self) -> u64 {
+        self.files.iter().map(|f| f.lines).sum()
+    }
+
+    /// Malformed lines, all files.
+    pub fn malformed(&self) -> u64 {
+        self.files.iter().map(|f| f.malformed).sum()
+    }
+
+    /// Bytes of the files consumed.
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+}
+
+/// The outcome of `dnsrare zeek` / `dnsrare eve`.
+pub struct LogRun {
+    /// The report over everything read.
+    pub report: Report,
+    /// What was read.
+    pub read: LogReadSummary,
+    /// Files that ended early: everything before the damage is counted.
+    pub damaged: Vec<ReadError>,
+}
+
+impl LogRun {
+    /// Whether the report comes from damaged input: a file cut short or a
+    /// malformed line.
+    pub fn partial(&self) -> bool {
+        !self.damaged.is_empty() || self.read.malformed() > 0
+    }
+}
+
+/// Reads the DNS logs `files` (all in `format`, plain or gzip) in order
+/// into a fresh engine and answers `report_query`, as [`run`] does for
+/// captures. A malformed line is counted and skipped; a file cut short is
+/// reported in [`LogRun::damaged`] and reading goes on with the next one;
+/// a file that cannot be opened at all is an error before anything is
+/// read. `progress` is called now and then with the bytes read so far,
+/// all files.
+pub fn run_logs(
+    format: LogFormat,
+    files: &[PathBuf],
+    engine_config: &EngineConfig,
+    lists: Arc<Lists>,
+    report_query: &ReportQuery,
+    progress: impl FnMut(u64),
+) -> Result<LogRun, OfflineError> {
+    match format {
+        LogFormat::Zeek => run_with(
+            ZeekParser::new(),
+            files,
+            engine_config,
+            lists,
+            report_query,
+            progress,
+        ),
+        LogFormat::Eve => run_with(
+            EveParser::new(),
+            files,
+            engine_config,
+            lists,
+            report_query,
+            progress,
+        ),
+    }
+}
+
+fn run_with<P: LineParser>(
+    mut parser: P,
+    files: &[PathBuf],
+    engine_config: &EngineConfig,
+    lists: Arc<Lists>,
+    report_query: &ReportQuery,
+    mut progress: impl FnMut(u64),
+) -> Result<LogRun, OfflineError> {
+    total_bytes(files)?;
+    let start = Instant::now();
+    let engine = Engine::start(engine_config, None, lists);
+    let mut dispatcher = engine.dispatcher();
+    let mut read = LogReadSummary::default();
+    let mut damaged = Vec::new();
+    let mut engine_error: Option<EngineError> = None;
+    let mut done_before = 0;
+    for file in files {
+        let mut totals = LogTotals::default();
+        let result = logs::read_log(
+            file,
+            &mut parser,
+            &mut totals,
+            |observation| {
+                if let Err(e) = dispatcher.push(observation) {
+                    engine_error.get_or_insert(e);
+                }
+            },
+            |done| progress(done_before + done),
+        );
+        done_before += totals.bytes;
+        let c = &mut read.counters;
+        c.packets += totals.records;
+        c.queries += totals.queries;
+        c.responses += totals.responses;
+        c.ignored += totals.skipped + totals.other_events;
+        c.parse_errors.other += totals.malformed;
+        read.decode_errors.add(&totals.bad_names);
+        read.files.push(totals);
+        match result {
+            Ok(()) => {}
+            // Not opened at all: a file removed since total_bytes, say.
+            Err(ReadError::Open { path, source }) => {
+                return Err(OfflineError::Open { path, source });
+            }
+            Err(e) => damaged.push(e),
+        }
+    }
+    if let Some(e) = engine_error {
+        return Err(e.into());
+    }
+    dispatcher.flush()?;
+    let querier = engine.querier();
+    let capture = CaptureSummary::new(&read.counters, &read.decode_errors);
+    let report = engine::report::report(&querier, capture, report_query, History::None)?;
+    read.elapsed = start.elapsed();
+    drop((dispatcher, querier));
+    engine.shutdown();
+    Ok(LogRun {
         report,
         read,
         damaged,

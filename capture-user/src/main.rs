@@ -13,11 +13,12 @@ mod offline;
 use cli::{
     client::{self, ClientError},
     config,
-    flags::{Cli, Command, ReportOptions},
+    flags::{Cli, Command, LogArgs, ReportOptions},
     render,
 };
 use dnsrare::live::daemon;
 use dnsrare_core::{
+    ingest::logs::LogFormat,
     model::{
         report::Report,
         status::{ShardSize, StatsReply},
@@ -84,6 +85,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::from(EXIT_PARTIAL));
             }
         }
+        Command::Zeek(args) => return log_report(&mut out, LogFormat::Zeek, &args),
+        Command::Eve(args) => return log_report(&mut out, LogFormat::Eve, &args),
         Command::Stats(args) => {
             let Response::Stats(s) = client::ask(&args.socket.socket, &Request::Stats)? else {
                 anyhow::bail!("the daemon answered a stats request with something else");
@@ -150,6 +153,36 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `dnsrare zeek` / `dnsrare eve`: the report, the summary, a warning per
+/// file with malformed lines or cut short; exit code 3 when any.
+fn log_report(out: &mut impl Write, format: LogFormat, args: &LogArgs) -> Result<ExitCode> {
+    let run = offline::run_logs(
+        format,
+        &args.files,
+        &args.engine.config(),
+        args.lists.lists()?,
+        &args.options.query(),
+        !args.no_progress,
+    )?;
+    print_report(out, &run.report, &args.options)?;
+    out.flush()?;
+    eprintln!("{}", offline::log_summary_text(&run.read));
+    for warning in offline::malformed_warnings(&run.read) {
+        eprintln!("warning: {warning}");
+    }
+    for damage in &run.damaged {
+        let cause = std::error::Error::source(damage)
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
+        eprintln!("warning: {damage}{cause}; the report covers what was read before it");
+    }
+    Ok(if run.partial() {
+        ExitCode::from(EXIT_PARTIAL)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn print_report(out: &mut impl Write, r: &Report, options: &ReportOptions) -> Result<()> {

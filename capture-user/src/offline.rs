@@ -1,12 +1,14 @@
-//! `dnsrare pcap`: runs the core's offline pipeline over capture files with
-//! a progress bar on a terminal, and words the summary of what was read.
+//! `dnsrare pcap`, `dnsrare zeek`, `dnsrare eve`: run the core's offline
+//! pipeline over capture or log files with a progress bar on a terminal,
+//! and word the summary of what was read.
 
 use std::{io::IsTerminal, path::PathBuf, sync::Arc};
 
 use dnsrare_core::{
     engine::EngineConfig,
+    ingest::logs::LogFormat,
     model::query::ReportQuery,
-    offline::{self, OfflineError, OfflineRun, ReadSummary},
+    offline::{self, LogReadSummary, LogRun, OfflineError, OfflineRun, ReadSummary},
     score::lists::Lists,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -27,6 +29,24 @@ pub fn run(
     let total = offline::total_bytes(baseline)? + offline::total_bytes(files)?;
     let bar = progress_bar(progress, total);
     let run = offline::run(baseline, files, engine, lists, query, |done| {
+        bar.set_position(done)
+    });
+    bar.finish_and_clear();
+    run
+}
+
+/// Reads the log `files` into a fresh engine and answers `query`, with a
+/// progress bar as [`run`] shows.
+pub fn run_logs(
+    format: LogFormat,
+    files: &[PathBuf],
+    engine: &EngineConfig,
+    lists: Arc<Lists>,
+    query: &ReportQuery,
+    progress: bool,
+) -> Result<LogRun, OfflineError> {
+    let bar = progress_bar(progress, offline::total_bytes(files)?);
+    let run = offline::run_logs(format, files, engine, lists, query, |done| {
         bar.set_position(done)
     });
     bar.finish_and_clear();
@@ -74,4 +94,56 @@ pub fn summary_text(read: &ReadSummary) -> String {
             format!(" ({})", reasons.join(", "))
         }
     )
+}
+
+/// The summary printed after reading logs (to stderr).
+pub fn log_summary_text(read: &LogReadSummary) -> String {
+    let c = &read.counters;
+    let secs = read.elapsed.as_secs_f64().max(1e-9);
+    let lines = read.lines();
+    let bad_names = read.decode_errors.total();
+    format!(
+        "read {} from {} in {:.2} s ({:.0} lines/s): {} DNS records ({} skipped: other ports, opcodes or event types), {} DNS queries, {} responses, {}{}",
+        plural(lines, "line", "lines"),
+        plural(read.files.len() as u64, "file", "files"),
+        secs,
+        lines as f64 / secs,
+        c.packets,
+        c.ignored,
+        c.queries,
+        c.responses,
+        plural(read.malformed(), "malformed line", "malformed lines"),
+        if bad_names > 0 {
+            format!(", {} names past the DNS limits", bad_names)
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// One warning per file with malformed lines: how many, the first line
+/// numbers and the first reason.
+pub fn malformed_warnings(read: &LogReadSummary) -> Vec<String> {
+    read.files
+        .iter()
+        .filter(|f| f.malformed > 0)
+        .map(|f| {
+            let numbers: Vec<String> = f.malformed_lines.iter().map(u64::to_string).collect();
+            let more = if f.malformed > f.malformed_lines.len() as u64 {
+                ", …"
+            } else {
+                ""
+            };
+            format!(
+                "{}: {} skipped (line {}{more}){}",
+                f.path.display(),
+                plural(f.malformed, "malformed line", "malformed lines"),
+                numbers.join(", "),
+                f.faults
+                    .first()
+                    .map(|why| format!("; first: {why}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect()
 }

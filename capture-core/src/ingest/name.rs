@@ -61,6 +61,77 @@ pub fn decode(wire: &[u8]) -> Result<String, ParseError> {
     Ok(out)
 }
 
+/// Renders a name that a log wrote as text — labels joined by `.`, the
+/// bytes already unescaped (see [`unescape_hex`]) — the way
+/// [`decode_into`] renders the same name from the wire, into `out`
+/// (cleared first). A trailing dot is dropped; the empty name and `.` are
+/// the root. The wire-form limits apply: an empty label is
+/// [`ParseError::BadLabel`], a label over 63 bytes too, a name over 255
+/// wire bytes [`ParseError::NameTooLong`]. A `.` inside a label cannot be
+/// told from a separator in text, so such names come out with one more
+/// label than on the wire.
+pub fn render_text_into(text: &[u8], out: &mut String) -> Result<(), ParseError> {
+    out.clear();
+    let text = match text {
+        [] | [b'.'] => {
+            out.push('.');
+            return Ok(());
+        }
+        [rest @ .., b'.'] => rest,
+        all => all,
+    };
+    // Wire length: one length byte per label plus the terminating zero.
+    let mut wire_len = 1usize;
+    for label in text.split(|&b| b == b'.') {
+        if label.is_empty() || label.len() > MAX_LABEL_LEN {
+            return Err(ParseError::BadLabel);
+        }
+        wire_len += label.len() + 1;
+        if wire_len > MAX_NAME_LEN {
+            return Err(ParseError::NameTooLong);
+        }
+        if !out.is_empty() {
+            out.push('.');
+        }
+        push_label(label, out);
+    }
+    Ok(())
+}
+
+/// Undoes the `\xNN` escapes Zeek (and Suricata) write for bytes that are
+/// not printable, and `\\` for a backslash, into `out` (cleared first).
+/// Any other backslash is kept as it is.
+pub fn unescape_hex(text: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        if b == b'\\' {
+            match text.get(i + 1) {
+                Some(b'\\') => {
+                    out.push(b'\\');
+                    i += 2;
+                    continue;
+                }
+                Some(b'x') => {
+                    let hex = text.get(i + 2..i + 4).and_then(|h| {
+                        let h = std::str::from_utf8(h).ok()?;
+                        u8::from_str_radix(h, 16).ok()
+                    });
+                    if let Some(v) = hex {
+                        out.push(v);
+                        i += 4;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+}
+
 fn push_label(label: &[u8], out: &mut String) {
     for &b in label {
         match b {
@@ -122,6 +193,51 @@ mod tests {
         }
         long.push(0);
         assert_eq!(decode(&long), Err(ParseError::NameTooLong));
+    }
+
+    #[test]
+    fn text_names_render_as_from_the_wire() {
+        let mut out = String::new();
+        let mut raw = Vec::new();
+        unescape_hex(br"WWW.Ex\x00am\x5cple.com.", &mut raw);
+        assert_eq!(raw, b"WWW.Ex\x00am\\ple.com.");
+        render_text_into(&raw, &mut out).expect("renders");
+        let wire = decode(b"\x03WWW\x09Ex\x00am\\ple\x03com\x00").expect("decodes");
+        assert_eq!(out, wire);
+        assert_eq!(out, "www.ex\\000am\\092ple.com");
+        for root in [&b""[..], b"."] {
+            render_text_into(root, &mut out).expect("root");
+            assert_eq!(out, ".");
+        }
+        assert_eq!(
+            render_text_into(b"a..b", &mut out),
+            Err(ParseError::BadLabel)
+        );
+        assert_eq!(
+            render_text_into(&[b'x'; 64], &mut out),
+            Err(ParseError::BadLabel)
+        );
+        let long = [[b'a'; 63].as_slice(); 5].join(&b'.');
+        assert_eq!(
+            render_text_into(&long, &mut out),
+            Err(ParseError::NameTooLong)
+        );
+    }
+
+    #[test]
+    fn unescaping_keeps_what_is_not_an_escape() {
+        let mut raw = Vec::new();
+        for (text, want) in [
+            (&br"a\\b"[..], &b"a\\b"[..]),
+            (br"\x4", br"\x4"),
+            (br"\xzz", br"\xzz"),
+            (br"\q", br"\q"),
+            (br"\", br"\"),
+            (br"\x41\x42", b"AB"),
+        ] {
+            unescape_hex(text, &mut raw);
+            assert_eq!(raw, want, "{text:?}");
+        }
     }
 
     #[test]

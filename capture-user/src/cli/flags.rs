@@ -43,6 +43,12 @@ pub enum Command {
     Report(ReportArgs),
     /// Print the same report from pcap/pcapng files (no root, no daemon).
     Pcap(PcapArgs),
+    /// Print the same report from Zeek dns.log files (TSV or JSON lines,
+    /// plain or gzip).
+    Zeek(LogArgs),
+    /// Print the same report from Suricata EVE JSON files (DNS events,
+    /// v1, v2 or v3; plain or gzip).
+    Eve(LogArgs),
     /// Print capture counters, engine sizes and the last snapshot.
     Stats(StatsArgs),
     /// List the hosts that asked for a name, with counts and times.
@@ -409,6 +415,27 @@ pub struct PcapArgs {
     pub no_progress: bool,
 }
 
+/// Flags of `dnsrare zeek` and `dnsrare eve`: the report, engine and list
+/// flags of `dnsrare pcap`, over log files.
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    /// Log files, plain or gzip, read in order.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// What to show.
+    #[command(flatten)]
+    pub options: ReportOptions,
+    /// Counting engine.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Name lists.
+    #[command(flatten)]
+    pub lists: ListArgs,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
 /// Flags of `dnsrare stats`.
 #[derive(Debug, clap::Args)]
 pub struct StatsArgs {
@@ -485,10 +512,29 @@ mod tests {
         assert!(
             Cli::try_parse_from(["dnsrare", "run", "--iface", "x", "--ring-kib", "3"]).is_err()
         );
-        assert!(
-            Cli::try_parse_from(["dnsrare", "pcap"]).is_err(),
-            "files are required"
-        );
+        for sub in ["pcap", "zeek", "eve"] {
+            assert!(
+                Cli::try_parse_from(["dnsrare", sub]).is_err(),
+                "{sub}: files are required"
+            );
+        }
+        let Ok(Cli {
+            command: Command::Eve(eve),
+        }) = Cli::try_parse_from([
+            "dnsrare",
+            "eve",
+            "a.json",
+            "b.json.gz",
+            "--by",
+            "host",
+            "--csv",
+        ])
+        else {
+            panic!("parses");
+        };
+        assert_eq!(eve.files.len(), 2);
+        assert_eq!(eve.options.query().view, View::Host);
+        assert!(eve.options.csv);
     }
 
     impl Cli {
