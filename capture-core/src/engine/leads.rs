@@ -15,7 +15,7 @@ use crate::{
     score::{
         class::NameClass,
         combine::{self, marks},
-        findings::{DomainLead, LEAD_BITS, Leads, NameLead},
+        findings::{DomainLead, HostTally, LEAD_BITS, Leads, NameLead},
     },
 };
 
@@ -23,6 +23,10 @@ use crate::{
 const LEAD_HOSTS: u32 = 2;
 /// Names kept per domain lead.
 const DOMAIN_SAMPLE: usize = 12;
+/// Name leads kept per host and kind (random NXDOMAIN, other NXDOMAIN,
+/// the rest), best first; beacons and public-IP lookups are all kept. A
+/// flood of rare names costs counts, not strings.
+const LEAD_CAP: usize = 64;
 
 /// This shard's leads for `q` (its time and host filters).
 pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
@@ -30,6 +34,8 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
     let only = q.host.map(HostAddr::from);
     let mut out = Leads::default();
     let mut domains: HashMap<(u32, HostAddr), DomainLead> = HashMap::new();
+    let mut pending: HashMap<HostAddr, Vec<Pending>> = HashMap::new();
+    let mut tallies: HashMap<HostAddr, HostTally> = HashMap::new();
     for (i, e) in state.names() {
         if e.hosts == 0
             || e.hosts > LEAD_HOSTS
@@ -95,20 +101,19 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
                 }
             }
             let is_beacon = beacon == Some(host);
-            if !(is_beacon || random_nx || nx_name || ip_lookup || scored.soft_bits >= LEAD_BITS) {
+            let telling = is_beacon || random_nx || ip_lookup || scored.soft_bits >= LEAD_BITS;
+            if !(telling || nx_name) {
                 continue;
             }
-            let detail = {
-                let (mut exact, _) = signals(state, i, ctx, is_beacon);
-                if !is_beacon {
-                    exact.beacon_bits = 0.0;
-                }
-                combine::explanation(&combine::evaluate(&exact, &ctx.base, true).parts)
-            };
-            out.names.push(NameLead {
+            let tally = tallies.entry(host).or_insert(HostTally {
                 host,
-                name: name.to_owned(),
-                domain: state.domain_text(e.domain).to_owned(),
+                leads: 0,
+                random_nx: 0,
+            });
+            tally.leads += u64::from(telling);
+            tally.random_nx += u64::from(random_nx);
+            pending.entry(host).or_default().push(Pending {
+                name: i,
                 soft_bits: scored.soft_bits,
                 beacon_bits: match (is_beacon, scored.suppressed) {
                     (false, _) => 0.0,
@@ -116,14 +121,41 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
                     (true, true) => 0.1 * s.beacon_bits,
                 },
                 random_nx,
-                nxdomain: e.nxdomain > 0,
                 ip_lookup,
                 first_seen: p.first_seen,
                 last_seen: p.last_seen,
-                detail,
             });
         }
     }
+    // Strings only for the leads kept: every beacon and public-IP lookup,
+    // and per host the best LEAD_CAP of its random NXDOMAIN names, of its
+    // other NXDOMAIN names and of the rest; the tallies count them all.
+    for (host, mut list) in pending {
+        list.sort_by(|a, b| {
+            b.soft_bits
+                .total_cmp(&a.soft_bits)
+                .then_with(|| state.name_text(a.name).cmp(state.name_text(b.name)))
+        });
+        let mut kept = [0usize; 3];
+        for p in list {
+            let e = state.name(p.name);
+            let bucket = if p.random_nx {
+                0
+            } else if e.nxdomain > 0 {
+                1
+            } else {
+                2
+            };
+            if p.beacon_bits == 0.0 && !p.ip_lookup {
+                if kept[bucket] >= LEAD_CAP {
+                    continue;
+                }
+                kept[bucket] += 1;
+            }
+            out.names.push(name_lead(state, ctx, host, &p));
+        }
+    }
+    out.tallies = tallies.into_values().collect();
     out.domains = domains
         .into_values()
         .filter(|d| d.names >= 2)
@@ -133,6 +165,40 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
         })
         .collect();
     out
+}
+
+/// A name lead before its strings are made.
+struct Pending {
+    name: u32,
+    soft_bits: f32,
+    beacon_bits: f32,
+    random_nx: bool,
+    ip_lookup: bool,
+    first_seen: u64,
+    last_seen: u64,
+}
+
+/// The lead of `p` with its name, domain and explanation.
+fn name_lead(state: &ShardState, ctx: &ScoreContext, host: HostAddr, p: &Pending) -> NameLead {
+    let e = state.name(p.name);
+    let is_beacon = p.beacon_bits > 0.0;
+    let (mut exact, _) = signals(state, p.name, ctx, is_beacon);
+    if !is_beacon {
+        exact.beacon_bits = 0.0;
+    }
+    NameLead {
+        host,
+        name: state.name_text(p.name).to_owned(),
+        domain: state.domain_text(e.domain).to_owned(),
+        soft_bits: p.soft_bits,
+        beacon_bits: p.beacon_bits,
+        random_nx: p.random_nx,
+        nxdomain: e.nxdomain > 0,
+        ip_lookup: p.ip_lookup,
+        first_seen: p.first_seen,
+        last_seen: p.last_seen,
+        detail: combine::explanation(&combine::evaluate(&exact, &ctx.base, true).parts),
+    }
 }
 
 fn keep_best(sample: &mut Vec<(String, f32)>) {

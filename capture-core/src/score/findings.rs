@@ -88,13 +88,28 @@ pub struct DomainLead {
     pub last_seen: u64,
 }
 
+/// How many leads a host had before the cap on the names listed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostTally {
+    /// The host.
+    pub host: HostAddr,
+    /// Names worth a look on their own (hints, beacons, IP lookups, random
+    /// NXDOMAIN names).
+    pub leads: u64,
+    /// Random-looking names answered NXDOMAIN.
+    pub random_nx: u64,
+}
+
 /// Everything one shard contributes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Leads {
-    /// Names worth a look, per host.
+    /// Names worth a look, per host (at most a cap per host and kind).
     pub names: Vec<NameLead>,
     /// Many-named domains, per host.
     pub domains: Vec<DomainLead>,
+    /// Per host, the counts behind the names (every shard's, summed by
+    /// [`build`]).
+    pub tallies: Vec<HostTally>,
 }
 
 /// Groups `leads` into findings, most suspicious first, in a total order
@@ -116,9 +131,15 @@ pub fn build(leads: &Leads, base: &BaseRates) -> Vec<Finding> {
             findings.push(f);
         }
     }
+    let mut tallies: BTreeMap<HostAddr, (u64, u64)> = BTreeMap::new();
+    for t in &leads.tallies {
+        let e = tallies.entry(t.host).or_default();
+        e.0 += t.leads;
+        e.1 += t.random_nx;
+    }
     // The typical number of leads a host has: picking the best three of
     // many more costs bits (the look-elsewhere effect).
-    let mut counts: Vec<usize> = by_host.values().map(Vec::len).collect();
+    let mut counts: Vec<u64> = tallies.values().map(|t| t.0).collect();
     counts.sort_unstable();
     let typical = counts.get(counts.len() / 2).copied().unwrap_or(0).max(3);
     for (&host, names) in &mut by_host {
@@ -128,7 +149,10 @@ pub fn build(leads: &Leads, base: &BaseRates) -> Vec<Finding> {
             .copied()
             .filter(|n| !tunnel_domains.contains(&(host, n.domain.as_str())))
             .partition(|n| n.random_nx);
-        let dga = combine::dga_bits(random_nx.len() as u64, base);
+        let (host_leads, host_random_nx) = tallies.get(&host).copied().unwrap_or_default();
+        // Names past the cap are counted, not listed.
+        let unlisted = host_random_nx.saturating_sub(random_nx.len() as u64);
+        let dga = combine::dga_bits(random_nx.len() as u64 + unlisted, base);
         if dga > 0.0 {
             // Names of the same shape answered NXDOMAIN are the same DGA
             // even where they read as words (Tinba's `elofedefihij.xyz`); a
@@ -144,7 +168,7 @@ pub fn build(leads: &Leads, base: &BaseRates) -> Vec<Finding> {
             random_nx.extend(same);
             random_nx.sort_by(|a, b| lead_order(a, b));
             others = other;
-            findings.push(dga_burst(host, &random_nx, dga, base));
+            findings.push(dga_burst(host, &random_nx, unlisted, dga, base));
         } else {
             others.extend(random_nx);
             others.sort_by(|a, b| lead_order(a, b));
@@ -155,7 +179,8 @@ pub fn build(leads: &Leads, base: &BaseRates) -> Vec<Finding> {
         // NXDOMAIN names came only for a DGA burst to take; alone they are
         // typos.
         rest.retain(|n| n.soft_bits >= LEAD_BITS || n.ip_lookup || n.random_nx);
-        if let Some(f) = rare_names(host, &rest, typical) {
+        let rest_total = (rest.len() as u64).max(host_leads);
+        if let Some(f) = rare_names(host, &rest, rest_total, typical) {
             findings.push(f);
         }
     }
@@ -228,12 +253,19 @@ fn beacon(lead: &NameLead) -> Finding {
     )
 }
 
-fn dga_burst(host: HostAddr, names: &[&NameLead], dga: f32, base: &BaseRates) -> Finding {
+fn dga_burst(
+    host: HostAddr,
+    names: &[&NameLead],
+    unlisted: u64,
+    dga: f32,
+    base: &BaseRates,
+) -> Finding {
+    let total = names.len() as u64 + unlisted;
     let (first, last) = span(names.iter().copied());
     let best = names.first().map_or(0.0, |n| n.soft_bits);
     let explanation = format!(
         "DGA burst: {} random-looking names answered NXDOMAIN in {} ({} of this network's names get NXDOMAIN)",
-        names.len(),
+        total,
         combine::format_period(last.saturating_sub(first) as f64 / 1e9),
         combine::percent(base.nx_names, base.ordinary_names)
     );
@@ -242,7 +274,7 @@ fn dga_burst(host: HostAddr, names: &[&NameLead], dga: f32, base: &BaseRates) ->
         dga + best,
         host,
         names.iter().map(|n| n.name.clone()),
-        names.len() as u64,
+        total,
         (first, last),
         explanation,
     )
@@ -320,12 +352,12 @@ fn bytes_text(bytes: u64) -> String {
 
 /// A host's other rare names: a start-up sequence when a public-IP lookup
 /// sits within minutes of another of them.
-fn rare_names(host: HostAddr, names: &[&NameLead], typical: usize) -> Option<Finding> {
+fn rare_names(host: HostAddr, names: &[&NameLead], total: u64, typical: u64) -> Option<Finding> {
     let best: Vec<f32> = names.iter().take(3).map(|n| n.soft_bits).collect();
     let evidence = best.first().copied().unwrap_or(0.0)
         + 0.5 * best.get(1).copied().unwrap_or(0.0)
         + 0.25 * best.get(2).copied().unwrap_or(0.0);
-    let busy = (names.len() as f32 / typical as f32).log2().max(0.0);
+    let busy = (total as f32 / typical as f32).log2().max(0.0);
     let startup = names.iter().find(|n| n.ip_lookup).is_some_and(|ip| {
         names.iter().any(|n| {
             !n.ip_lookup
@@ -351,8 +383,7 @@ fn rare_names(host: HostAddr, names: &[&NameLead], typical: usize) -> Option<Fin
     if busy > 0.5 {
         let _ = write!(
             explanation,
-            "; less {busy:.1} bits: {} such names from this host (typical host {typical})",
-            names.len()
+            "; less {busy:.1} bits: {total} such names from this host (typical host {typical})"
         );
     }
     Some(finding(
@@ -364,7 +395,7 @@ fn rare_names(host: HostAddr, names: &[&NameLead], typical: usize) -> Option<Fin
         bits,
         host,
         names.iter().map(|n| n.name.clone()),
-        names.len() as u64,
+        total,
         span(names.iter().copied()),
         explanation,
     ))
