@@ -30,6 +30,8 @@ const PAGES: &[&str] = &[
     "dnsrare-run",
     "dnsrare-report",
     "dnsrare-pcap",
+    "dnsrare-zeek",
+    "dnsrare-eve",
     "dnsrare-stats",
     "dnsrare-hosts",
     "dnsrare-install",

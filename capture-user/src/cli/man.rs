@@ -48,12 +48,14 @@ mod tests {
         assert_eq!(
             names,
             [
+                "dnsrare-eve.1",
                 "dnsrare-hosts.1",
                 "dnsrare-install.1",
                 "dnsrare-pcap.1",
                 "dnsrare-report.1",
                 "dnsrare-run.1",
                 "dnsrare-stats.1",
+                "dnsrare-zeek.1",
                 "dnsrare.1",
             ]
         );
