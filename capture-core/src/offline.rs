@@ -23,7 +23,7 @@ use crate::{
         query::ReportQuery,
         report::Report,
     },
-    score::lists::Lists,
+    score::{lists::Lists, report_lists::ReportLists},
 };
 
 /// Why an offline run produced no report.
@@ -95,12 +95,14 @@ pub const PROGRESS_EVERY: u64 = 4096;
 /// [`OfflineRun::damaged`] and reading goes on with the next one; a file
 /// that cannot be opened at all is an error before anything is read.
 /// `progress` is called every [`PROGRESS_EVERY`] frames with the bytes
-/// read so far, all files.
+/// read so far, all files. `report_lists` (allow and deny) shape the
+/// report, not the counts.
 pub fn run(
     baseline: &[PathBuf],
     files: &[PathBuf],
     engine_config: &EngineConfig,
     lists: Arc<Lists>,
+    report_lists: &Arc<ReportLists>,
     report_query: &ReportQuery,
     mut progress: impl FnMut(u64),
 ) -> Result<OfflineRun, OfflineError> {
@@ -170,7 +172,7 @@ pub fn run(
             History::KnownBefore(report_start),
         )
     };
-    let report = engine::report::report(&querier, capture, &query, history)?;
+    let report = engine::report::report(&querier, capture, &query, history, report_lists)?;
     read.elapsed = start.elapsed();
     drop((dispatcher, querier));
     engine.shutdown();

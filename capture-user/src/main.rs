@@ -72,6 +72,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 &args.files,
                 &args.engine.config(),
                 args.lists.lists()?,
+                &args.lists.report_lists()?.current(),
                 &args.options.query(),
                 !args.no_progress,
             )?;

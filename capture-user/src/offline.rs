@@ -7,7 +7,7 @@ use dnsrare_core::{
     engine::EngineConfig,
     model::query::ReportQuery,
     offline::{self, OfflineError, OfflineRun, ReadSummary},
-    score::lists::Lists,
+    score::{lists::Lists, report_lists::ReportLists},
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -21,14 +21,21 @@ pub fn run(
     files: &[PathBuf],
     engine: &EngineConfig,
     lists: Arc<Lists>,
+    report_lists: &Arc<ReportLists>,
     query: &ReportQuery,
     progress: bool,
 ) -> Result<OfflineRun, OfflineError> {
     let total = offline::total_bytes(baseline)? + offline::total_bytes(files)?;
     let bar = progress_bar(progress, total);
-    let run = offline::run(baseline, files, engine, lists, query, |done| {
-        bar.set_position(done)
-    });
+    let run = offline::run(
+        baseline,
+        files,
+        engine,
+        lists,
+        report_lists,
+        query,
+        |done| bar.set_position(done),
+    );
     bar.finish_and_clear();
     run
 }

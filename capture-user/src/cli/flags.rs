@@ -11,12 +11,16 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use dnsrare::live::{
     daemon::DaemonConfig,
+    lists::LiveLists,
     loader::{LoadOptions, Mode},
 };
 use dnsrare_core::{
     engine::EngineConfig,
     model::query::{ReportQuery, Sort, View},
-    score::lists::{ListError, ListKind, Lists},
+    score::{
+        lists::{ListError, ListKind, Lists},
+        report_lists::PatternError,
+    },
 };
 
 use super::render::Presentation;
@@ -93,15 +97,17 @@ impl EngineArgs {
     }
 }
 
-/// User name lists added to the shipped ones (see `capture-user/data/`).
+/// User name lists added to the shipped ones (see `capture-user/data/`),
+/// and the allow and deny lists applied to reports.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// More CDN/cloud suffixes whose names are infrastructure (repeatable).
+    /// More CDN/cloud suffixes whose names are infrastructure: they score
+    /// lower but are still counted and shown (repeatable).
     #[arg(long, value_name = "FILE")]
     pub allow_suffix: Vec<PathBuf>,
-    /// Names or suffixes to flag whenever seen: a watch or deny list
-    /// (repeatable).
-    #[arg(long, visible_alias = "deny", value_name = "FILE")]
+    /// Suffixes to watch: a name under one scores higher (a mark in the
+    /// score, like the other suffix lists; repeatable).
+    #[arg(long, value_name = "FILE")]
     pub watch: Vec<PathBuf>,
     /// More dynamic-DNS / free-subdomain provider suffixes (repeatable).
     #[arg(long, value_name = "FILE")]
@@ -109,6 +115,20 @@ pub struct ListArgs {
     /// More public-IP lookup services (repeatable).
     #[arg(long, value_name = "FILE")]
     pub ip_lookup: Vec<PathBuf>,
+    /// Names to hide from findings and name rows (repeatable). One entry a
+    /// line, '#' comments: `example.com` is that name only, `*.example.com`
+    /// the names under it (not the apex), `.example.com` both. Applied to
+    /// each report, not to the counts: the daemon rereads the file on
+    /// SIGHUP and when it changes. The report says how much it hid.
+    #[arg(long, value_name = "FILE")]
+    pub allow: Vec<PathBuf>,
+    /// Names to always show and flag, whatever their score (repeatable;
+    /// same format and reloading as --allow; wins over it): a `denied`
+    /// finding per matching entry, first in the report, and their name rows
+    /// marked `deny`. (Before, --deny was another name for --watch, which
+    /// only raises the score.)
+    #[arg(long, value_name = "FILE")]
+    pub deny: Vec<PathBuf>,
 }
 
 impl ListArgs {
@@ -127,6 +147,11 @@ impl ListArgs {
             }
         }
         Ok(Arc::new(lists))
+    }
+
+    /// The allow and deny lists, read now; errors name `file:line`.
+    pub fn report_lists(&self) -> Result<LiveLists, PatternError> {
+        LiveLists::load(self.allow.clone(), self.deny.clone())
     }
 }
 
@@ -187,6 +212,9 @@ pub enum RunSettingsError {
     /// A user list file is bad.
     #[error(transparent)]
     List(#[from] ListError),
+    /// An allow or deny file is bad.
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
 }
 
 impl RunArgs {
@@ -210,6 +238,7 @@ impl RunArgs {
                 ring_bytes: self.ring_kib * 1024,
             },
             lists: self.lists.lists()?,
+            report_lists: self.lists.report_lists()?,
             user: self.user.clone(),
             socket_group: self.socket_group.clone(),
         })

@@ -1,7 +1,8 @@
 //! `dnsrare run`: restore the last snapshot, load and attach the XDP
 //! program, drain its ring into the engine, answer on the socket, snapshot
-//! periodically, and on SIGINT/SIGTERM detach, drain what is left and write
-//! a final snapshot.
+//! periodically, reread the allow and deny lists on SIGHUP (and when they
+//! change), and on SIGINT/SIGTERM detach, drain what is left and write a
+//! final snapshot.
 
 use std::{
     path::{Path, PathBuf},
@@ -25,11 +26,12 @@ use dnsrare_core::{
         status::{ProgramFacts, SnapshotStatus, StatsReply},
     },
     protocol::{Request, Response},
-    score::lists::Lists,
+    score::{lists::Lists, report_lists::ReportLists},
 };
 
 use super::{
     drain::{self, DecodeErrors},
+    lists::LiveLists,
     loader::{Capture, CounterMap, LoadOptions},
     privilege,
     server::Server,
@@ -55,6 +57,9 @@ pub struct DaemonConfig {
     pub learn: Duration,
     /// Name lists the scoring consults.
     pub lists: Arc<Lists>,
+    /// Allow and deny lists applied to reports, reread on SIGHUP and when
+    /// a file changes.
+    pub report_lists: LiveLists,
     /// User to switch to after attaching.
     pub user: Option<String>,
     /// Group allowed to query the socket.
@@ -154,6 +159,10 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("installing signal handlers")?;
     }
+    let hangup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hangup))
+        .context("installing the SIGHUP handler")?;
+    let report_lists = Arc::new(Mutex::new(config.report_lists.clone()));
     let run_as = config
         .user
         .as_deref()
@@ -239,11 +248,13 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
     };
     let status = Arc::new(Mutex::new(SnapshotStatus::default()));
     let snapshotter = {
-        let (querier, counters, status, stop) = (
+        let (querier, counters, status, stop, hangup, report_lists) = (
             engine.querier(),
             Arc::clone(&counters),
             Arc::clone(&status),
             Arc::clone(&stop),
+            Arc::clone(&hangup),
+            Arc::clone(&report_lists),
         );
         let (dir, interval) = (config.state_dir.clone(), config.snapshot_interval);
         std::thread::Builder::new()
@@ -252,6 +263,9 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
                 let mut due = Instant::now() + interval;
                 while !stop.load(Ordering::Acquire) {
                     std::thread::sleep(Duration::from_millis(100));
+                    if hangup.swap(false, Ordering::AcqRel) {
+                        lock(&report_lists).reload("SIGHUP");
+                    }
                     if Instant::now() < due {
                         continue;
                     }
@@ -278,7 +292,17 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
             &status,
             &interfaces,
             program,
-            config.learn,
+            &|| {
+                let mut lists = lock(&report_lists);
+                if hangup.swap(false, Ordering::AcqRel) {
+                    lists.reload("SIGHUP");
+                }
+                let history = History::Learn {
+                    learn_ns: config.learn.as_nanos().min(u128::from(u64::MAX)) as u64,
+                    now_ns: now_ns(),
+                };
+                (history, lists.current())
+            },
         )
         .unwrap_or_else(|e| Response::Error {
             message: format!("{e:#}"),
@@ -309,7 +333,7 @@ fn answer(
     status: &Mutex<SnapshotStatus>,
     interfaces: &[String],
     program: ProgramFacts,
-    learn: Duration,
+    report_settings: &dyn Fn() -> (History, Arc<ReportLists>),
 ) -> Result<Response> {
     let summary = || -> Result<CaptureSummary> {
         Ok(CaptureSummary::new(
@@ -318,15 +342,16 @@ fn answer(
         ))
     };
     Ok(match request {
-        Request::Report(query) => Response::Report(engine::report::report(
-            querier,
-            summary()?,
-            &query,
-            History::Learn {
-                learn_ns: learn.as_nanos().min(u128::from(u64::MAX)) as u64,
-                now_ns: now_ns(),
-            },
-        )?),
+        Request::Report(query) => {
+            let (history, lists) = report_settings();
+            Response::Report(engine::report::report(
+                querier,
+                summary()?,
+                &query,
+                history,
+                &lists,
+            )?)
+        }
         Request::Stats => Response::Stats(StatsReply {
             capture: engine::report::with_counted(querier, summary()?)?,
             shards: querier.sizes()?,
@@ -338,6 +363,11 @@ fn answer(
             found: querier.hosts(&name)?,
         },
     })
+}
+
+/// The guarded value, even if a thread panicked holding it.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Creates `dir` (mode 0700: it records who asked for what) if missing.
