@@ -245,3 +245,83 @@ fn run_refuses_a_missing_interface() {
     let err = String::from_utf8(out.stderr).expect("utf-8");
     assert!(err.contains("no such interface: nosuch0"), "{err}");
 }
+
+/// The allow list applies to each report: editing the file changes the
+/// next report without a restart, both when its modification time changes
+/// and, for an edit that keeps time, size and inode, on SIGHUP.
+#[test]
+fn an_edited_allow_list_changes_the_next_report() {
+    let lab = Lab::new().expect("lab");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let allow = dir.path().join("allow.txt");
+    std::fs::write(&allow, "# nothing yet\n").expect("write");
+    let allow_arg = allow.to_str().expect("utf-8");
+    let daemon = Daemon::start(&lab, &["--shards", "2", "--allow", allow_arg]);
+    dnsrare_tests::send_queries(
+        &lab,
+        lab.gateway_ip,
+        &["alpha.example.com", "beta.example.org"],
+        2,
+    );
+    daemon.wait_counted(4, 50);
+    let names = |r: &serde_json::Value| -> Vec<String> {
+        let mut v: Vec<String> = r["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|row| row["name"].as_str().expect("name").to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let by_name = || daemon.report_with(&["--by", "name"]);
+    let first = by_name();
+    assert_eq!(names(&first), ["alpha.example.com", "beta.example.org"]);
+    assert_eq!(first["allow_hidden"]["names"], 0);
+
+    // A new modification time: the next report reads the file again.
+    std::fs::write(&allow, "alpha.example.com\n").expect("write");
+    let hidden = by_name();
+    assert_eq!(names(&hidden), ["beta.example.org"]);
+    assert_eq!(hidden["allow_hidden"]["names"], 1);
+
+    // Same size, same inode, and the old modification time put back: only
+    // SIGHUP tells the daemon.
+    let stamp = std::fs::metadata(&allow)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    std::fs::write(&allow, "*.example.org    \n").expect("write");
+    std::fs::File::options()
+        .write(true)
+        .open(&allow)
+        .and_then(|f| f.set_modified(stamp))
+        .expect("set mtime");
+    assert_eq!(names(&by_name()), ["beta.example.org"], "not reread yet");
+    // SAFETY: signalling the daemon this test started.
+    unsafe { libc::kill(daemon.pid() as i32, libc::SIGHUP) };
+    let reread = dnsrare_tests::wait_for(
+        "the report to follow the reread list",
+        Duration::from_secs(10),
+        || {
+            let r = by_name();
+            (names(&r) == ["alpha.example.com"]).then_some(r)
+        },
+    );
+    assert_eq!(reread["allow_hidden"]["names"], 1);
+    assert!(
+        daemon
+            .log()
+            .contains("reread the allow and deny lists (SIGHUP)"),
+        "{}",
+        daemon.log()
+    );
+    // A bad edit keeps the lists in use and says why.
+    std::fs::write(&allow, "bad..example\n").expect("write");
+    assert_eq!(names(&by_name()), ["alpha.example.com"]);
+    assert!(
+        daemon.log().contains(":1: allow list: empty label"),
+        "{}",
+        daemon.log()
+    );
+    assert!(daemon.stop().success());
+}
