@@ -89,7 +89,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let Response::Stats(s) = client::ask(&args.socket.socket, &Request::Stats)? else {
                 anyhow::bail!("the daemon answered a stats request with something else");
             };
-            if args.json {
+            if args.prometheus {
+                let now_ns = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+                out.write_all(dnsrare_core::prometheus::render(&s, now_ns).as_bytes())?;
+            } else if args.json {
                 serde_json::to_writer(&mut out, &s)?;
                 writeln!(out)?;
             } else {

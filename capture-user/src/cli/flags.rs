@@ -13,6 +13,7 @@ use dnsrare::live::{
     daemon::DaemonConfig,
     lists::LiveLists,
     loader::{LoadOptions, Mode},
+    metrics::DEFAULT_METRICS,
 };
 use dnsrare_core::{
     engine::EngineConfig,
@@ -201,6 +202,12 @@ pub struct RunArgs {
     /// without it only root can (mode 0600).
     #[arg(long, value_name = "GROUP")]
     pub socket_group: Option<String>,
+    /// Serve Prometheus metrics over HTTP at http://ADDR/metrics (off by
+    /// default; without ADDR, 127.0.0.1:9153 — loopback only unless you
+    /// give another address). `dnsrare stats --prometheus` prints the same.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1,
+          default_missing_value = DEFAULT_METRICS)]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Why `dnsrare run`'s settings are unusable.
@@ -241,6 +248,7 @@ impl RunArgs {
             report_lists: self.lists.report_lists()?,
             user: self.user.clone(),
             socket_group: self.socket_group.clone(),
+            metrics: self.metrics,
         })
     }
 }
@@ -433,8 +441,12 @@ pub struct StatsArgs {
     #[command(flatten)]
     pub socket: SocketArg,
     /// One JSON object instead of text.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "prometheus")]
     pub json: bool,
+    /// Prometheus text exposition, as `dnsrare run --metrics` serves it
+    /// (for node_exporter's textfile collector).
+    #[arg(long)]
+    pub prometheus: bool,
 }
 
 /// Flags of `dnsrare hosts`.
@@ -506,6 +518,21 @@ mod tests {
             Cli::try_parse_from(["dnsrare", "pcap"]).is_err(),
             "files are required"
         );
+        let metrics = |args: &[&str]| match Cli::try_parse_from(
+            ["dnsrare", "run", "--iface", "x"].iter().chain(args),
+        ) {
+            Ok(Cli {
+                command: Command::Run(run),
+            }) => run.metrics.map(|a| a.to_string()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(metrics(&[]), None, "off by default");
+        assert_eq!(metrics(&["--metrics"]).as_deref(), Some("127.0.0.1:9153"));
+        assert_eq!(
+            metrics(&["--metrics", "0.0.0.0:9100"]).as_deref(),
+            Some("0.0.0.0:9100")
+        );
+        assert!(Cli::try_parse_from(["dnsrare", "run", "--metrics", "nowhere"]).is_err());
     }
 
     impl Cli {

@@ -23,8 +23,9 @@ use dnsrare_core::{
     },
     model::{
         capture::{CaptureCounters, CaptureSummary},
-        status::{ProgramFacts, SnapshotStatus, StatsReply},
+        status::{ProgramFacts, ReportTimings, SnapshotStatus, StatsReply},
     },
+    prometheus,
     protocol::{Request, Response},
     score::{lists::Lists, report_lists::ReportLists},
 };
@@ -33,6 +34,7 @@ use super::{
     drain::{self, DecodeErrors},
     lists::LiveLists,
     loader::{Capture, CounterMap, LoadOptions},
+    metrics::MetricsServer,
     privilege,
     server::Server,
 };
@@ -64,6 +66,8 @@ pub struct DaemonConfig {
     pub user: Option<String>,
     /// Group allowed to query the socket.
     pub socket_group: Option<String>,
+    /// Where to serve Prometheus metrics, if anywhere.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Capture counters over every run: the kernel's (this run) plus what
@@ -211,6 +215,14 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
     let logger = capture.take_logger();
     let counter_map = capture.take_counters()?;
     let server = Server::bind(&config.socket)?;
+    let metrics = config
+        .metrics
+        .map(|addr| {
+            MetricsServer::bind(addr)
+                .with_context(|| format!("binding the metrics address {addr}"))
+                .inspect(|_| log::info!("serving metrics on http://{addr}/metrics"))
+        })
+        .transpose()?;
     if let Some(gid) = socket_gid {
         privilege::share_with_group(server.path(), gid)?;
     }
@@ -284,26 +296,41 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
     );
 
     let querier = engine.querier();
+    let source = StatsSource {
+        querier: querier.clone(),
+        counters: Arc::clone(&counters),
+        status: Arc::clone(&status),
+        interfaces,
+        program,
+        reports: Arc::default(),
+    };
+    let metrics_thread = match metrics {
+        Some(m) => {
+            let source = source.clone();
+            Some(
+                m.spawn(Arc::clone(&stop), move || {
+                    source
+                        .stats()
+                        .map(|s| prometheus::render(&s, now_ns()))
+                        .map_err(|e| format!("{e:#}"))
+                })
+                .context("starting the metrics thread")?,
+            )
+        }
+        None => None,
+    };
     server.serve(&stop, &|request| {
-        answer(
-            request,
-            &querier,
-            &counters,
-            &status,
-            &interfaces,
-            program,
-            &|| {
-                let mut lists = lock(&report_lists);
-                if hangup.swap(false, Ordering::AcqRel) {
-                    lists.reload("SIGHUP");
-                }
-                let history = History::Learn {
-                    learn_ns: config.learn.as_nanos().min(u128::from(u64::MAX)) as u64,
-                    now_ns: now_ns(),
-                };
-                (history, lists.current())
-            },
-        )
+        answer(request, &source, &|| {
+            let mut lists = lock(&report_lists);
+            if hangup.swap(false, Ordering::AcqRel) {
+                lists.reload("SIGHUP");
+            }
+            let history = History::Learn {
+                learn_ns: config.learn.as_nanos().min(u128::from(u64::MAX)) as u64,
+                now_ns: now_ns(),
+            };
+            (history, lists.current())
+        })
         .unwrap_or_else(|e| Response::Error {
             message: format!("{e:#}"),
         })
@@ -315,6 +342,10 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
     drain_stop.store(true, Ordering::Release);
     let drained = drain.join();
     let _ = snapshotter.join();
+    if let Some(t) = metrics_thread {
+        let _ = t.join();
+    }
+    drop(source);
     let saved = take_snapshot(&config.state_dir, &querier, &counters, &status);
     drop(querier);
     engine.shutdown();
@@ -326,39 +357,57 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
     saved.context("writing the final snapshot")
 }
 
+/// What `dnsrare stats` and the metrics are made of.
+#[derive(Clone)]
+struct StatsSource {
+    querier: Querier,
+    counters: Arc<Counters>,
+    status: Arc<Mutex<SnapshotStatus>>,
+    interfaces: Vec<String>,
+    program: ProgramFacts,
+    reports: Arc<Mutex<ReportTimings>>,
+}
+
+impl StatsSource {
+    fn summary(&self) -> Result<CaptureSummary> {
+        Ok(CaptureSummary::new(
+            &self.counters.totals()?,
+            &self.counters.decode.snapshot(),
+        ))
+    }
+
+    fn stats(&self) -> Result<StatsReply> {
+        Ok(StatsReply {
+            capture: engine::report::with_counted(&self.querier, self.summary()?)?,
+            shards: self.querier.sizes()?,
+            interfaces: self.interfaces.clone(),
+            program: self.program,
+            snapshot: lock(&self.status).clone(),
+            reports: *lock(&self.reports),
+        })
+    }
+}
+
 fn answer(
     request: Request,
-    querier: &Querier,
-    counters: &Counters,
-    status: &Mutex<SnapshotStatus>,
-    interfaces: &[String],
-    program: ProgramFacts,
+    source: &StatsSource,
     report_settings: &dyn Fn() -> (History, Arc<ReportLists>),
 ) -> Result<Response> {
-    let summary = || -> Result<CaptureSummary> {
-        Ok(CaptureSummary::new(
-            &counters.totals()?,
-            &counters.decode.snapshot(),
-        ))
-    };
+    let querier = &source.querier;
     Ok(match request {
         Request::Report(query) => {
+            let start = Instant::now();
             let (history, lists) = report_settings();
-            Response::Report(engine::report::report(
-                querier,
-                summary()?,
-                &query,
-                history,
-                &lists,
-            )?)
+            let report = source.summary().and_then(|summary| {
+                Ok(engine::report::report(
+                    querier, summary, &query, history, &lists,
+                )?)
+            });
+            let took = start.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+            lock(&source.reports).record(took);
+            Response::Report(report?)
         }
-        Request::Stats => Response::Stats(StatsReply {
-            capture: engine::report::with_counted(querier, summary()?)?,
-            shards: querier.sizes()?,
-            interfaces: interfaces.to_vec(),
-            program,
-            snapshot: status.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-        }),
+        Request::Stats => Response::Stats(source.stats()?),
         Request::Hosts { name } => Response::Hosts {
             found: querier.hosts(&name)?,
         },

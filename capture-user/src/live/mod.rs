@@ -7,5 +7,6 @@ pub mod daemon;
 pub mod drain;
 pub mod lists;
 pub mod loader;
+pub mod metrics;
 pub mod privilege;
 pub mod server;
