@@ -220,7 +220,10 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
         .map(|addr| {
             MetricsServer::bind(addr)
                 .with_context(|| format!("binding the metrics address {addr}"))
-                .inspect(|_| log::info!("serving metrics on http://{addr}/metrics"))
+                .inspect(|m| {
+                    let at = m.local_addr().unwrap_or(addr);
+                    log::info!("serving metrics on http://{at}/metrics");
+                })
         })
         .transpose()?;
     if let Some(gid) = socket_gid {
