@@ -109,6 +109,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     )?;
                 }
                 write_state(&mut out, &s)?;
+                if s.reports.count > 0 {
+                    writeln!(
+                        out,
+                        "reports: {} answered, {:.1} ms on average, the last {:.1} ms",
+                        s.reports.count,
+                        s.reports.total_ns as f64 / s.reports.count as f64 / 1e6,
+                        s.reports.last_ns as f64 / 1e6
+                    )?;
+                }
             }
         }
         Command::Hosts(args) => {

@@ -278,6 +278,23 @@ mod tests {
         assert_eq!(hidden.allow_hidden.names, 2);
         assert_eq!(hidden.findings.len(), plain.findings.len() - 1);
 
+        // The domain view: example.com's only name is allowed.
+        let domains = |lists: &Arc<ReportLists>| -> Vec<String> {
+            let q = ReportQuery {
+                view: View::Domain,
+                ..ReportQuery::default()
+            };
+            ask(&engine, &q, lists)
+                .domains
+                .into_iter()
+                .map(|d| d.domain)
+                .collect()
+        };
+        assert!(domains(&Arc::default()).contains(&"example.com".to_owned()));
+        let allowed = lists("*.example.com\n", "");
+        assert!(!domains(&allowed).contains(&"example.com".to_owned()));
+        assert!(domains(&allowed).contains(&"example.org".to_owned()));
+
         // The counts are untouched: without the list it is back.
         let again = ask(&engine, &query, &Arc::default());
         assert_eq!(again.findings, plain.findings);

@@ -575,11 +575,14 @@ pub fn row(state: &ShardState, i: u32, ctx: &ScoreContext) -> Row {
     }
 }
 
-/// One row per registered domain of this shard, with its best name.
+/// One row per registered domain of this shard, with its best name not on
+/// the allow list (a domain whose names are all allowed has no row unless it
+/// folds; the counts still include allowed names).
 pub fn domain_rows(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Vec<DomainRow> {
     let mut best: HashMap<u32, (f32, u32)> = HashMap::new();
     for (i, e) in state.names() {
-        if e.last_seen < q.since_ns.unwrap_or(0) {
+        // An allowed name neither ranks its domain nor is named for it.
+        if e.last_seen < q.since_ns.unwrap_or(0) || listed(state, i, ctx) == Listed::Allowed {
             continue;
         }
         let score = quick_score(state, i, ctx);

@@ -60,7 +60,8 @@ pub struct Row {
     pub qtypes: Vec<String>,
     /// Lexical randomness of its labels, 0..=1.
     pub randomness: f32,
-    /// Lists it is on (`cdn-cloud`, `dynamic-dns`, `ip-lookup`, `watch`).
+    /// Lists it is on (`cdn-cloud`, `dynamic-dns`, `ip-lookup`, `watch`,
+    /// and `deny` for the report's deny list).
     pub lists: Vec<String>,
     /// Distinct names under its registered domain.
     pub domain_names: u64,

@@ -127,7 +127,9 @@ pub struct ListArgs {
     /// same format and reloading as --allow; wins over it): a `denied`
     /// finding per matching entry, first in the report, and their name rows
     /// marked `deny`. (Before, --deny was another name for --watch, which
-    /// only raises the score.)
+    /// only raises the score and matches suffixes: an old entry
+    /// `evil.example` now means that name only; `.evil.example` adds the
+    /// names under it.)
     #[arg(long, value_name = "FILE")]
     pub deny: Vec<PathBuf>,
 }
