@@ -98,6 +98,7 @@ fn report_latency(c: &mut Criterion) {
                 CaptureSummary::default(),
                 &report_query,
                 Default::default(),
+                &Default::default(),
             )
             .expect("report")
         });
@@ -131,6 +132,7 @@ fn report_latency(c: &mut Criterion) {
                 CaptureSummary::default(),
                 &report_query,
                 Default::default(),
+                &Default::default(),
             )
             .expect("report")
         });

@@ -186,6 +186,7 @@ fn report(pcap: &Path, query: ReportQuery) -> Result<Report> {
             ..EngineConfig::default()
         },
         Arc::new(Lists::embedded()),
+        &Arc::default(),
         &query,
         |_| {},
     )?;

@@ -164,6 +164,7 @@ fn findings_report(pcap: &Path) -> Result<Report> {
             ..EngineConfig::default()
         },
         Arc::new(Lists::embedded()),
+        &Arc::default(),
         &ReportQuery {
             top: FINDINGS_READ,
             view: View::Finding,

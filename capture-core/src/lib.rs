@@ -13,5 +13,6 @@ pub mod engine;
 pub mod ingest;
 pub mod model;
 pub mod offline;
+pub mod prometheus;
 pub mod protocol;
 pub mod score;

@@ -30,7 +30,7 @@ use crate::{
         query::ReportQuery,
         report::Report,
     },
-    score::lists::Lists,
+    score::{lists::Lists, report_lists::ReportLists},
 };
 
 /// Why an offline run produced no report.
@@ -102,12 +102,14 @@ pub const PROGRESS_EVERY: u64 = 4096;
 /// [`OfflineRun::damaged`] and reading goes on with the next one; a file
 /// that cannot be opened at all is an error before anything is read.
 /// `progress` is called every [`PROGRESS_EVERY`] frames with the bytes
-/// read so far, all files.
+/// read so far, all files. `report_lists` (allow and deny) shape the
+/// report, not the counts.
 pub fn run(
     baseline: &[PathBuf],
     files: &[PathBuf],
     engine_config: &EngineConfig,
     lists: Arc<Lists>,
+    report_lists: &Arc<ReportLists>,
     report_query: &ReportQuery,
     mut progress: impl FnMut(u64),
 ) -> Result<OfflineRun, OfflineError> {
@@ -177,7 +179,7 @@ pub fn run(
             History::KnownBefore(report_start),
         )
     };
-    let report = engine::report::report(&querier, capture, &query, history)?;
+    let report = engine::report::report(&querier, capture, &query, history, report_lists)?;
     read.elapsed = start.elapsed();
     drop((dispatcher, querier));
     engine.shutdown();
@@ -251,37 +253,44 @@ pub fn run_logs(
     files: &[PathBuf],
     engine_config: &EngineConfig,
     lists: Arc<Lists>,
+    report_lists: &Arc<ReportLists>,
     report_query: &ReportQuery,
     progress: impl FnMut(u64),
 ) -> Result<LogRun, OfflineError> {
+    let setup = LogSetup {
+        files,
+        engine_config,
+        lists,
+        report_lists,
+        report_query,
+    };
     match format {
-        LogFormat::Zeek => run_with(
-            ZeekParser::new(),
-            files,
-            engine_config,
-            lists,
-            report_query,
-            progress,
-        ),
-        LogFormat::Eve => run_with(
-            EveParser::new(),
-            files,
-            engine_config,
-            lists,
-            report_query,
-            progress,
-        ),
+        LogFormat::Zeek => run_with(ZeekParser::new(), setup, progress),
+        LogFormat::Eve => run_with(EveParser::new(), setup, progress),
     }
+}
+
+/// What a log run reads and answers.
+struct LogSetup<'a> {
+    files: &'a [PathBuf],
+    engine_config: &'a EngineConfig,
+    lists: Arc<Lists>,
+    report_lists: &'a Arc<ReportLists>,
+    report_query: &'a ReportQuery,
 }
 
 fn run_with<P: LineParser>(
     mut parser: P,
-    files: &[PathBuf],
-    engine_config: &EngineConfig,
-    lists: Arc<Lists>,
-    report_query: &ReportQuery,
+    setup: LogSetup<'_>,
     mut progress: impl FnMut(u64),
 ) -> Result<LogRun, OfflineError> {
+    let LogSetup {
+        files,
+        engine_config,
+        lists,
+        report_lists,
+        report_query,
+    } = setup;
     total_bytes(files)?;
     let start = Instant::now();
     let engine = Engine::start(engine_config, None, lists);
@@ -327,7 +336,8 @@ fn run_with<P: LineParser>(
     dispatcher.flush()?;
     let querier = engine.querier();
     let capture = CaptureSummary::new(&read.counters, &read.decode_errors);
-    let report = engine::report::report(&querier, capture, report_query, History::None)?;
+    let report =
+        engine::report::report(&querier, capture, report_query, History::None, report_lists)?;
     read.elapsed = start.elapsed();
     drop((dispatcher, querier));
     engine.shutdown();

@@ -69,8 +69,14 @@ fn use_snapshot(s: Snapshot) {
                     ..ReportQuery::default()
                 };
                 // A shard that panicked would make the report fail.
-                let r = query::report(&querier, CaptureSummary::default(), &q, Default::default())
-                    .expect("a restored snapshot answers every view");
+                let r = query::report(
+                    &querier,
+                    CaptureSummary::default(),
+                    &q,
+                    Default::default(),
+                    &Arc::default(),
+                )
+                .expect("a restored snapshot answers every view");
                 names.extend(r.rows.into_iter().map(|row| row.name));
             }
         }

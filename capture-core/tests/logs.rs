@@ -496,6 +496,7 @@ fn run_log(format: LogFormat, path: &Path) -> offline::LogRun {
         &[path.to_owned()],
         &config(),
         lists(),
+        &Default::default(),
         &query(),
         |_| {},
     )
@@ -549,6 +550,7 @@ fn logs_agree_with_their_captures() {
             std::slice::from_ref(&pcap),
             &config(),
             lists(),
+            &Default::default(),
             &query(),
             |_| {},
         )

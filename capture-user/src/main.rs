@@ -73,6 +73,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 &args.files,
                 &args.engine.config(),
                 args.lists.lists()?,
+                &args.lists.report_lists()?.current(),
                 &args.options.query(),
                 !args.no_progress,
             )?;
@@ -91,7 +92,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let Response::Stats(s) = client::ask(&args.socket.socket, &Request::Stats)? else {
                 anyhow::bail!("the daemon answered a stats request with something else");
             };
-            if args.json {
+            if args.prometheus {
+                let now_ns = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+                out.write_all(dnsrare_core::prometheus::render(&s, now_ns).as_bytes())?;
+            } else if args.json {
                 serde_json::to_writer(&mut out, &s)?;
                 writeln!(out)?;
             } else {
@@ -106,6 +112,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     )?;
                 }
                 write_state(&mut out, &s)?;
+                if s.reports.count > 0 {
+                    writeln!(
+                        out,
+                        "reports: {} answered, {:.1} ms on average, the last {:.1} ms",
+                        s.reports.count,
+                        s.reports.total_ns as f64 / s.reports.count as f64 / 1e6,
+                        s.reports.last_ns as f64 / 1e6
+                    )?;
+                }
             }
         }
         Command::Hosts(args) => {
@@ -163,6 +178,7 @@ fn log_report(out: &mut impl Write, format: LogFormat, args: &LogArgs) -> Result
         &args.files,
         &args.engine.config(),
         args.lists.lists()?,
+        &args.lists.report_lists()?.current(),
         &args.options.query(),
         !args.no_progress,
     )?;

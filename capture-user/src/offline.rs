@@ -9,7 +9,7 @@ use dnsrare_core::{
     ingest::logs::LogFormat,
     model::query::ReportQuery,
     offline::{self, LogReadSummary, LogRun, OfflineError, OfflineRun, ReadSummary},
-    score::lists::Lists,
+    score::{lists::Lists, report_lists::ReportLists},
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -23,14 +23,21 @@ pub fn run(
     files: &[PathBuf],
     engine: &EngineConfig,
     lists: Arc<Lists>,
+    report_lists: &Arc<ReportLists>,
     query: &ReportQuery,
     progress: bool,
 ) -> Result<OfflineRun, OfflineError> {
     let total = offline::total_bytes(baseline)? + offline::total_bytes(files)?;
     let bar = progress_bar(progress, total);
-    let run = offline::run(baseline, files, engine, lists, query, |done| {
-        bar.set_position(done)
-    });
+    let run = offline::run(
+        baseline,
+        files,
+        engine,
+        lists,
+        report_lists,
+        query,
+        |done| bar.set_position(done),
+    );
     bar.finish_and_clear();
     run
 }
@@ -42,11 +49,12 @@ pub fn run_logs(
     files: &[PathBuf],
     engine: &EngineConfig,
     lists: Arc<Lists>,
+    report_lists: &Arc<ReportLists>,
     query: &ReportQuery,
     progress: bool,
 ) -> Result<LogRun, OfflineError> {
     let bar = progress_bar(progress, offline::total_bytes(files)?);
-    let run = offline::run_logs(format, files, engine, lists, query, |done| {
+    let run = offline::run_logs(format, files, engine, lists, report_lists, query, |done| {
         bar.set_position(done)
     });
     bar.finish_and_clear();

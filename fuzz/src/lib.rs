@@ -208,7 +208,14 @@ fn answer_everything(querier: &Querier) -> Vec<(String, HostAddr, u64)> {
                 sort,
                 ..everything.clone()
             };
-            query::report(querier, CaptureSummary::default(), &query, Default::default()).expect(running);
+            query::report(
+                querier,
+                CaptureSummary::default(),
+                &query,
+                Default::default(),
+                &Default::default(),
+            )
+            .expect(running);
         }
     }
     querier.hosts("www.example.com").expect(running);
@@ -220,6 +227,7 @@ fn answer_everything(querier: &Querier) -> Vec<(String, HostAddr, u64)> {
             ..everything
         },
         Default::default(),
+        &Default::default(),
     )
     .expect(running)
     .rows;

@@ -245,3 +245,198 @@ fn run_refuses_a_missing_interface() {
     let err = String::from_utf8(out.stderr).expect("utf-8");
     assert!(err.contains("no such interface: nosuch0"), "{err}");
 }
+
+/// The allow list applies to each report: editing the file changes the
+/// next report without a restart, both when its modification time changes
+/// and, for an edit that keeps time, size and inode, on SIGHUP.
+#[test]
+fn an_edited_allow_list_changes_the_next_report() {
+    let lab = Lab::new().expect("lab");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let allow = dir.path().join("allow.txt");
+    std::fs::write(&allow, "# nothing yet\n").expect("write");
+    let allow_arg = allow.to_str().expect("utf-8");
+    let daemon = Daemon::start(&lab, &["--shards", "2", "--allow", allow_arg]);
+    dnsrare_tests::send_queries(
+        &lab,
+        lab.gateway_ip,
+        &["alpha.example.com", "beta.example.org"],
+        2,
+    );
+    daemon.wait_counted(4, 50);
+    let names = |r: &serde_json::Value| -> Vec<String> {
+        let mut v: Vec<String> = r["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|row| row["name"].as_str().expect("name").to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let by_name = || daemon.report_with(&["--by", "name"]);
+    let first = by_name();
+    assert_eq!(names(&first), ["alpha.example.com", "beta.example.org"]);
+    assert_eq!(first["allow_hidden"]["names"], 0);
+
+    // A new modification time: the next report reads the file again.
+    std::fs::write(&allow, "alpha.example.com\n").expect("write");
+    let hidden = by_name();
+    assert_eq!(names(&hidden), ["beta.example.org"]);
+    assert_eq!(hidden["allow_hidden"]["names"], 1);
+
+    // Same size, same inode, and the old modification time put back: only
+    // SIGHUP tells the daemon.
+    let stamp = std::fs::metadata(&allow)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    std::fs::write(&allow, "*.example.org    \n").expect("write");
+    std::fs::File::options()
+        .write(true)
+        .open(&allow)
+        .and_then(|f| f.set_modified(stamp))
+        .expect("set mtime");
+    assert_eq!(names(&by_name()), ["beta.example.org"], "not reread yet");
+    // SAFETY: signalling the daemon this test started.
+    unsafe { libc::kill(daemon.pid() as i32, libc::SIGHUP) };
+    let reread = dnsrare_tests::wait_for(
+        "the report to follow the reread list",
+        Duration::from_secs(10),
+        || {
+            let r = by_name();
+            (names(&r) == ["alpha.example.com"]).then_some(r)
+        },
+    );
+    assert_eq!(reread["allow_hidden"]["names"], 1);
+    assert!(
+        daemon
+            .log()
+            .contains("reread the allow and deny lists (SIGHUP)"),
+        "{}",
+        daemon.log()
+    );
+    // A bad edit keeps the lists in use and says why.
+    std::fs::write(&allow, "bad..example\n").expect("write");
+    assert_eq!(names(&by_name()), ["alpha.example.com"]);
+    assert!(
+        daemon.log().contains(":1: allow list: empty label"),
+        "{}",
+        daemon.log()
+    );
+    assert!(daemon.stop().success());
+}
+
+/// Scrapes `http://addr/metrics` from the lab's client namespace.
+fn scrape(lab: &Lab, addr: SocketAddr) -> String {
+    lab.in_client(|| {
+        let mut s = TcpStream::connect(addr).expect("connect to the metrics port");
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: dnsrare\r\n\r\n")
+            .expect("request");
+        let mut out = String::new();
+        s.read_to_string(&mut out).expect("response");
+        out
+    })
+    .expect("client namespace")
+}
+
+/// Every sample of a Prometheus text exposition, by metric name and
+/// labels (sorted `k=v` pairs), parsed with `prometheus-parse`.
+fn samples(text: &str) -> BTreeMap<(String, String), f64> {
+    let scrape =
+        prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("parses");
+    scrape
+        .samples
+        .into_iter()
+        .map(|s| {
+            let mut labels: Vec<String> =
+                s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            labels.sort();
+            let value = match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                other => panic!("{}: unexpected {other:?}", s.metric),
+            };
+            ((s.metric, labels.join(",")), value)
+        })
+        .collect()
+}
+
+/// `--metrics ADDR` serves the daemon's figures over HTTP in the
+/// Prometheus text format, and `dnsrare stats --prometheus` prints the same.
+#[test]
+fn metrics_are_served_for_prometheus() {
+    let lab = Lab::new().expect("lab");
+    let addr = SocketAddr::new(IpAddr::V4(lab.gateway_ip), 9153);
+    let daemon = Daemon::start(&lab, &["--shards", "2", "--metrics", &addr.to_string()]);
+    dnsrare_tests::send_queries(
+        &lab,
+        lab.gateway_ip,
+        &["m1.example.com", "m2.example.org"],
+        2,
+    );
+    daemon.wait_counted(4, 50);
+    let reports = daemon.stats()["reports"]["count"].as_u64().expect("count");
+    assert!(reports >= 1);
+
+    let http = scrape(&lab, addr);
+    let (head, body) = http.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    let m = samples(body);
+    let get = |name: &str, labels: &str| -> f64 {
+        *m.get(&(name.to_owned(), labels.to_owned()))
+            .unwrap_or_else(|| panic!("{name}{{{labels}}} missing in\n{body}"))
+    };
+    let sum = |name: &str| -> f64 {
+        m.iter()
+            .filter(|((n, _), _)| n == name)
+            .map(|(_, v)| v)
+            .sum()
+    };
+    assert_eq!(get("dnsrare_queries_total", ""), 4.0);
+    assert_eq!(get("dnsrare_counted_queries_total", ""), 4.0);
+    assert_eq!(get("dnsrare_responses_total", ""), 0.0);
+    assert_eq!(get("dnsrare_lost_events_total", ""), 0.0);
+    assert!(get("dnsrare_packets_total", "") >= 4.0);
+    for reason in [
+        "truncated",
+        "bad_label",
+        "name_too_long",
+        "compression_pointer",
+        "other",
+    ] {
+        assert_eq!(
+            get("dnsrare_parse_errors_total", &format!("reason={reason}")),
+            0.0
+        );
+    }
+    assert_eq!(sum("dnsrare_engine_names"), 2.0);
+    assert_eq!(sum("dnsrare_engine_pairs"), 2.0);
+    assert_eq!(sum("dnsrare_engine_domains"), 2.0);
+    assert!(m.contains_key(&("dnsrare_engine_memory_bytes".into(), "shard=1".into())));
+    assert_eq!(sum("dnsrare_interface_info"), 1.0);
+    assert!(m.keys().any(|(n, l)| n == "dnsrare_interface_info"
+        && l.contains(&format!("interface={}", lab.gateway_if))));
+    assert!(get("dnsrare_report_duration_seconds_count", "") >= reports as f64);
+    assert!(get("dnsrare_report_duration_seconds_sum", "") > 0.0);
+
+    // The same, printed once.
+    let out = daemon.cli(&["stats", "--prometheus"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = samples(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        printed.keys().collect::<Vec<_>>(),
+        m.keys().collect::<Vec<_>>(),
+        "the same metrics"
+    );
+    assert_eq!(
+        printed[&("dnsrare_queries_total".to_owned(), String::new())],
+        4.0
+    );
+    assert!(daemon.stop().success());
+}

@@ -407,7 +407,7 @@ fn user_lists_raise_and_suppress_names() {
         &[
             "--json",
             "--explain",
-            "--deny",
+            "--watch",
             deny_arg,
             "--allow-suffix",
             allow_arg,
@@ -442,10 +442,96 @@ fn user_lists_raise_and_suppress_names() {
     assert!(three["score"].as_f64().expect("score") < 5.0);
     // A bad list line is an error naming the file and line.
     std::fs::write(&deny, "ok.example\nnot a domain!\n").expect("write");
-    let out = pcap(&["--json", "--deny", deny_arg], &[&file]);
+    let out = pcap(&["--json", "--watch", deny_arg], &[&file]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("deny.txt") && err.contains("line 2"), "{err}");
+}
+
+/// `--allow` hides names from the report (and says how many); `--deny`
+/// shows and flags them whatever their score; a bad line names file:line.
+#[test]
+fn allow_and_deny_lists_hide_and_flag_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("lists.pcap");
+    pcap_out::write_pcap(&file, &packets()).expect("write");
+    let allow = dir.path().join("allow.txt");
+    let deny = dir.path().join("deny.txt");
+    let (allow_arg, deny_arg) = (
+        allow.to_str().expect("utf-8"),
+        deny.to_str().expect("utf-8"),
+    );
+    let names = |r: &serde_json::Value| -> Vec<String> {
+        r["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|row| row["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    let plain = json(&pcap(&["--json", "--by", "name"], &[&file]));
+    assert_eq!(names(&plain).len(), 3);
+    assert_eq!(plain["allow_hidden"]["names"], 0);
+
+    // `*.example.com` is the names under it; `example.org` itself is not
+    // `two.example.org`; `.example.net` is the apex and under it.
+    std::fs::write(
+        &allow,
+        "# ours\n*.example.com\nexample.org  # not its subdomains\n.example.net\n",
+    )
+    .expect("write");
+    let hidden = json(&pcap(
+        &["--json", "--by", "name", "--allow", allow_arg],
+        &[&file],
+    ));
+    assert_eq!(names(&hidden), vec!["two.example.org"]);
+    assert_eq!(hidden["allow_hidden"]["names"], 2);
+    assert_eq!(hidden["allow_hidden"]["findings"], 0);
+    let table = pcap(&["--by", "name", "--allow", allow_arg], &[&file]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("the allow list hid 2 names"), "{text}");
+    assert!(!text.contains("one.example.com"), "{text}");
+
+    // Denied: a finding of its own, first, and a flagged row; deny wins
+    // over allow.
+    std::fs::write(&deny, "three.example.net\n").expect("write");
+    let flagged = json(&pcap(
+        &["--json", "--allow", allow_arg, "--deny", deny_arg],
+        &[&file],
+    ));
+    let first = &flagged["findings"][0];
+    assert_eq!(first["kind"], "denied");
+    assert_eq!(first["score"], 100.0);
+    assert_eq!(first["names"][0], "three.example.net");
+    assert_eq!(first["hosts"][0], "10.9.0.1");
+    assert_eq!(flagged["deny_shown"]["findings"], 1);
+    assert_eq!(flagged["deny_shown"]["names"], 1);
+    assert_eq!(flagged["allow_hidden"]["names"], 1, "one.example.com");
+    assert_eq!(flagged["rows"][0]["name"], "three.example.net");
+    assert!(
+        flagged["rows"][0]["lists"]
+            .as_array()
+            .expect("lists")
+            .iter()
+            .any(|l| l == "deny")
+    );
+    let table = pcap(&["--deny", deny_arg, "--min-score", "99"], &[&file]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("the deny list flagged 1 finding and 1 name"),
+        "{text}"
+    );
+    assert!(
+        text.contains("denied") && text.contains("three.example.net"),
+        "{text}"
+    );
+
+    // A bad line is an error naming the file and line.
+    std::fs::write(&allow, "ok.example\nfoo.*.example\n").expect("write");
+    let out = pcap(&["--json", "--allow", allow_arg], &[&file]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{allow_arg}:2:")), "{err}");
 }
 
 /// `--baseline`: earlier captures are history. A registered domain first

@@ -2,7 +2,8 @@
 //! per host, its names worth a look (periodic, random and NXDOMAIN, or
 //! carrying enough hints) and its many-named domains that at most two
 //! hosts ask. Names of a known benign class and names many hosts ask make
-//! no lead. Runs on the shard's thread; the merger groups the leads.
+//! no lead, and neither do names on the allow list; names on the deny list
+//! are collected apart, whatever they look like. Runs on the shard's thread; the merger groups the leads.
 
 use std::collections::HashMap;
 
@@ -15,7 +16,7 @@ use crate::{
     score::{
         class::NameClass,
         combine::{self, marks},
-        findings::{DomainLead, HostTally, LEAD_BITS, Leads, NameLead},
+        findings::{DeniedLead, DomainLead, HostTally, LEAD_BITS, Leads, NameLead},
     },
 };
 
@@ -36,7 +37,28 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
     let mut domains: HashMap<(u32, HostAddr), DomainLead> = HashMap::new();
     let mut pending: HashMap<HostAddr, Vec<Pending>> = HashMap::new();
     let mut tallies: HashMap<HostAddr, HostTally> = HashMap::new();
+    let lists = &ctx.report_lists;
     for (i, e) in state.names() {
+        if !lists.is_empty() {
+            let name = state.name_text(i);
+            if let Some(entry) = lists.denied(name) {
+                if e.last_seen >= since
+                    && only.is_none_or(|h| state.name_pairs(i).any(|p| p.host.addr == h))
+                {
+                    out.denied.push(DeniedLead {
+                        entry: entry.to_owned(),
+                        name: name.to_owned(),
+                        queries: e.queries,
+                        hosts: state.name_pairs(i).map(|p| p.host.addr).collect(),
+                        first_seen: e.first_seen,
+                        last_seen: e.last_seen,
+                    });
+                }
+            } else if lists.allowed(name) {
+                // Hidden from findings: it makes no lead.
+                continue;
+            }
+        }
         if e.hosts == 0
             || e.hosts > LEAD_HOSTS
             || e.last_seen < since

@@ -31,7 +31,7 @@ use crate::{
     model::{
         host::HostAddr,
         query::{ReportQuery, Sort},
-        report::{DomainRow, Finding, FoldedRow, HostRow, HostsReply, Row},
+        report::{DomainRow, Finding, FoldedRow, HostRow, HostsReply},
         status::ShardSize,
     },
     score::{
@@ -110,7 +110,7 @@ pub(crate) enum ShardMsg {
     Names {
         context: Arc<ScoreContext>,
         query: ReportQuery,
-        reply: Sender<Vec<Row>>,
+        reply: Sender<view::NameRows>,
     },
     /// Domain rows.
     Domains {
@@ -430,27 +430,31 @@ impl Querier {
         Ok(merged)
     }
 
-    /// The name rows of a report over all shards.
+    /// The name rows of a report over all shards: the best `query.top`
+    /// in `rows`, every deny-listed name in `denied` (best first), and how
+    /// many names the allow list hid.
     pub fn names(
         &self,
         context: &Arc<ScoreContext>,
         query: &ReportQuery,
-    ) -> Result<Vec<Row>, EngineError> {
-        let mut rows: Vec<Row> = self
-            .ask_all(|reply| ShardMsg::Names {
-                context: Arc::clone(context),
-                query: query.clone(),
-                reply,
-            })?
-            .into_iter()
-            .flatten()
-            .collect();
-        rows.sort_by(match query.sort {
+    ) -> Result<view::NameRows, EngineError> {
+        let mut merged = view::NameRows::default();
+        for mut part in self.ask_all(|reply| ShardMsg::Names {
+            context: Arc::clone(context),
+            query: query.clone(),
+            reply,
+        })? {
+            merged.rows.append(&mut part.rows);
+            merged.denied.append(&mut part.denied);
+            merged.allow_hidden += part.allow_hidden;
+        }
+        merged.rows.sort_by(match query.sort {
             Sort::Score => view::score_order,
             Sort::Rare => view::rarest_order,
         });
-        rows.truncate(query.top);
-        Ok(rows)
+        merged.rows.truncate(query.top);
+        merged.denied.sort_by(view::score_order);
+        Ok(merged)
     }
 
     /// Hosts ranked by how suspicious their findings are (the best counts
@@ -507,7 +511,9 @@ impl Querier {
         Ok(rows)
     }
 
-    /// Findings over all shards, most suspicious first.
+    /// Findings over all shards, most suspicious first: one `denied`
+    /// finding per deny entry that matched (whatever `query.top` and
+    /// `query.min_score`), then the best `query.top` others.
     pub fn findings(
         &self,
         context: &Arc<ScoreContext>,
@@ -521,11 +527,15 @@ impl Querier {
         })? {
             leads.names.append(&mut part.names);
             leads.domains.append(&mut part.domains);
+            leads.tallies.append(&mut part.tallies);
+            leads.denied.append(&mut part.denied);
         }
         let mut findings = findings::build(&leads, &context.base);
         findings.retain(|f| f.score >= query.min_score);
         findings.truncate(query.top);
-        Ok(findings)
+        let mut all = findings::denied(&leads.denied);
+        all.append(&mut findings);
+        Ok(all)
     }
 
     /// Registered domains ranked by their most suspicious name.

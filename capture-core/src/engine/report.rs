@@ -3,11 +3,15 @@
 
 use std::sync::Arc;
 
+use super::view::ScoreContext;
 use super::{EngineError, Querier};
-use crate::model::{
-    capture::CaptureSummary,
-    query::{ReportQuery, View},
-    report::Report,
+use crate::{
+    model::{
+        capture::CaptureSummary,
+        query::{ReportQuery, View},
+        report::{FindingKind, ListCounts, Report},
+    },
+    score::report_lists::ReportLists,
 };
 
 /// `capture` with its `counted` field filled in from the shards.
@@ -56,14 +60,17 @@ impl History {
 }
 
 /// The report `query` asks for, with `capture` as its summary (its
-/// `counted` field is filled in here) and `history` deciding which names
-/// are new. Two round trips to the shards: the overview (sizes, hosts,
-/// exploded domains, base rates), then the rows.
+/// `counted` field is filled in here), `history` deciding which names are
+/// new and `lists` (allow and deny) deciding which are hidden or always
+/// shown. Two round trips to the shards: the overview (sizes, hosts,
+/// exploded domains, base rates), then the rows; findings with an allow
+/// list take one more, to count the findings it hid.
 pub fn report(
     querier: &Querier,
     mut capture: CaptureSummary,
     query: &ReportQuery,
     history: History,
+    lists: &Arc<ReportLists>,
 ) -> Result<Report, EngineError> {
     let overview = querier.overview()?;
     capture.counted = overview.counted();
@@ -71,6 +78,8 @@ pub fn report(
     if let Some(cut) = history.known_before(context.base.history_start_ns) {
         context.base.set_known_before(cut);
     }
+    let unlisted = Arc::new(context.clone());
+    context.report_lists = Arc::clone(lists);
     let context = Arc::new(context);
     let mut report = Report {
         capture,
@@ -83,16 +92,259 @@ pub fn report(
         domains: Vec::new(),
         folded: Vec::new(),
         findings: Vec::new(),
+        allow_hidden: ListCounts::default(),
+        deny_shown: ListCounts::default(),
+    };
+    let names = |report: &mut Report| -> Result<(), EngineError> {
+        let mut rows = querier.names(&context, query)?;
+        report.allow_hidden.names = rows.allow_hidden;
+        report.deny_shown.names = rows.denied.len() as u64;
+        rows.denied.append(&mut rows.rows);
+        report.rows = rows.denied;
+        Ok(())
     };
     match query.view {
         View::Finding => {
             report.findings = querier.findings(&context, query)?;
-            report.rows = querier.names(&context, query)?;
+            report.deny_shown.findings = report
+                .findings
+                .iter()
+                .filter(|f| f.kind == FindingKind::Denied)
+                .count() as u64;
+            if !lists.allow.is_empty() {
+                report.allow_hidden.findings = hidden_findings(querier, &unlisted, query, lists)?;
+            }
+            names(&mut report)?;
         }
-        View::Name => report.rows = querier.names(&context, query)?,
+        View::Name => names(&mut report)?,
         View::Host => report.hosts = querier.host_rows(&context, &overview.hosts, query)?,
         View::Domain => report.domains = querier.domain_rows(&context, query)?,
     }
     report.folded = overview.folded;
     Ok(report)
+}
+
+/// Findings scoring at least `query.min_score`, built without the lists,
+/// whose names are all on the allow list (and not on the deny list).
+fn hidden_findings(
+    querier: &Querier,
+    unlisted: &Arc<ScoreContext>,
+    query: &ReportQuery,
+    lists: &ReportLists,
+) -> Result<u64, EngineError> {
+    let all = querier.findings(
+        unlisted,
+        &ReportQuery {
+            top: usize::MAX,
+            ..query.clone()
+        },
+    )?;
+    Ok(all
+        .iter()
+        .filter(|f| !f.names.is_empty() && f.names.iter().all(|n| lists.allowed(n)))
+        .count() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use capture_common::EventKind;
+
+    use super::*;
+    use crate::{
+        engine::{Engine, EngineConfig},
+        ingest::observation::Observation,
+        model::{host::HostAddr, report::Finding},
+        score::report_lists::{ListRole, NamePatterns},
+    };
+
+    /// Deterministic random-looking labels.
+    fn random_label(seed: u64) -> String {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..14)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'a' + (x % 26) as u8)
+            })
+            .collect()
+    }
+
+    /// 50 hosts asking three common names; 10.0.0.7 beaconing to
+    /// update.example.com; 10.0.0.9 asking 40 random names that do not
+    /// exist.
+    fn engine() -> Engine {
+        let engine = Engine::start(
+            &EngineConfig {
+                shards: 2,
+                ..EngineConfig::default()
+            },
+            None,
+            Arc::default(),
+        );
+        let mut d = engine.dispatcher();
+        let mut ask = |name: &str, host: &str, t_s: f64, kind: EventKind, rcode: u8| {
+            d.push(&Observation {
+                name,
+                time_ns: (t_s * 1e9) as u64,
+                host: HostAddr::from(host.parse::<IpAddr>().unwrap()),
+                kind,
+                qtype: 1,
+                rcode,
+            })
+            .unwrap();
+        };
+        for h in 0..50u32 {
+            for (k, name) in ["www.google.com", "mail.example.org", "news.example.net"]
+                .iter()
+                .enumerate()
+            {
+                let t = f64::from(h * 3 + k as u32);
+                ask(name, &format!("10.0.1.{h}"), t, EventKind::Query, 0);
+            }
+        }
+        for k in 0..40 {
+            let t = 1000.0 + f64::from(k) * 612.0;
+            ask("update.example.com", "10.0.0.7", t, EventKind::Query, 0);
+        }
+        for k in 0..40u64 {
+            let name = format!("{}.com", random_label(k));
+            let t = 2000.0 + k as f64;
+            ask(&name, "10.0.0.9", t, EventKind::Query, 0);
+            ask(&name, "10.0.0.9", t + 0.01, EventKind::Response, 3);
+        }
+        d.flush().unwrap();
+        drop(d);
+        engine
+    }
+
+    fn lists(allow: &str, deny: &str) -> Arc<ReportLists> {
+        Arc::new(ReportLists {
+            allow: NamePatterns::parse(ListRole::Allow, allow).unwrap(),
+            deny: NamePatterns::parse(ListRole::Deny, deny).unwrap(),
+        })
+    }
+
+    fn ask(engine: &Engine, query: &ReportQuery, lists: &Arc<ReportLists>) -> Report {
+        report(
+            &engine.querier(),
+            CaptureSummary::default(),
+            query,
+            History::None,
+            lists,
+        )
+        .unwrap()
+    }
+
+    fn with_name<'a>(findings: &'a [Finding], name: &str) -> Option<&'a Finding> {
+        findings.iter().find(|f| f.names.iter().any(|n| n == name))
+    }
+
+    #[test]
+    fn the_allow_list_hides_names_and_findings_and_says_how_many() {
+        let engine = engine();
+        let query = ReportQuery::default();
+        let plain = ask(&engine, &query, &Arc::default());
+        assert_eq!(plain.allow_hidden, ListCounts::default());
+        let beacon = with_name(&plain.findings, "update.example.com").expect("a finding");
+        assert_eq!(beacon.kind, FindingKind::Beacon);
+        let burst = plain
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::DgaBurst)
+            .expect("a DGA burst");
+        let one_random = burst.names[0].clone();
+
+        // `*.example.com`: not example.com itself, every name under it.
+        let hidden = ask(
+            &engine,
+            &query,
+            &lists(&format!("*.example.com\n{one_random}\n"), ""),
+        );
+        assert!(with_name(&hidden.findings, "update.example.com").is_none());
+        assert!(hidden.rows.iter().all(|r| r.name != "update.example.com"));
+        assert!(hidden.rows.iter().all(|r| r.name != one_random));
+        // The burst stays, without the allowed name.
+        let burst = hidden
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::DgaBurst)
+            .expect("the burst stays");
+        assert!(!burst.names.contains(&one_random));
+        assert_eq!(hidden.allow_hidden.findings, 1, "the beacon");
+        // update.example.com and the random name.
+        assert_eq!(hidden.allow_hidden.names, 2);
+        assert_eq!(hidden.findings.len(), plain.findings.len() - 1);
+
+        // The domain view: example.com's only name is allowed.
+        let domains = |lists: &Arc<ReportLists>| -> Vec<String> {
+            let q = ReportQuery {
+                view: View::Domain,
+                ..ReportQuery::default()
+            };
+            ask(&engine, &q, lists)
+                .domains
+                .into_iter()
+                .map(|d| d.domain)
+                .collect()
+        };
+        assert!(domains(&Arc::default()).contains(&"example.com".to_owned()));
+        let allowed = lists("*.example.com\n", "");
+        assert!(!domains(&allowed).contains(&"example.com".to_owned()));
+        assert!(domains(&allowed).contains(&"example.org".to_owned()));
+
+        // The counts are untouched: without the list it is back.
+        let again = ask(&engine, &query, &Arc::default());
+        assert_eq!(again.findings, plain.findings);
+        drop(engine.querier());
+        engine.shutdown();
+    }
+
+    #[test]
+    fn the_deny_list_shows_and_flags_names_whatever_their_score() {
+        let engine = engine();
+        // A strict query that would show none of the common names.
+        let query = ReportQuery {
+            top: 1,
+            min_score: 90.0,
+            ..ReportQuery::default()
+        };
+        let denied = ask(
+            &engine,
+            &query,
+            &lists(".example.org\n", "www.google.com\n.example.org\n"),
+        );
+        let f = &denied.findings[0];
+        assert_eq!(f.kind, FindingKind::Denied);
+        assert_eq!(f.names, vec!["mail.example.org"]);
+        assert_eq!(f.hosts.len(), 50);
+        assert!(
+            f.explanation.contains("on the deny list (.example.org)"),
+            "{}",
+            f.explanation
+        );
+        assert_eq!(denied.findings[1].names, vec!["www.google.com"]);
+        assert_eq!(denied.findings[1].score, 100.0);
+        assert_eq!(
+            denied.deny_shown,
+            ListCounts {
+                findings: 2,
+                names: 2
+            }
+        );
+        // Deny wins over allow: nothing hidden.
+        assert_eq!(denied.allow_hidden, ListCounts::default());
+        let flagged: Vec<&str> = denied
+            .rows
+            .iter()
+            .filter(|r| r.lists.iter().any(|l| l == "deny"))
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(flagged.len(), 2, "{flagged:?}");
+        assert!(denied.rows.len() <= 3, "top 1 and the two denied rows");
+        drop(engine.querier());
+        engine.shutdown();
+    }
 }

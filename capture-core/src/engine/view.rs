@@ -28,6 +28,7 @@ use crate::{
         class::NameClass,
         combine::{self, BaseRates, NameSignals, marks},
         lists::ListKind,
+        report_lists::{ListRole, ReportLists},
     },
 };
 
@@ -45,6 +46,8 @@ pub struct ScoreContext {
     /// Per host, distinct random-looking names it asked that got NXDOMAIN,
     /// all shards (hosts without any are left out).
     pub host_random_nx: HashMap<HostAddr, u64>,
+    /// The allow and deny lists the report is assembled with (empty: none).
+    pub report_lists: std::sync::Arc<ReportLists>,
 }
 
 /// One host as one shard saw it.
@@ -189,6 +192,7 @@ impl ScoreContext {
             network_hosts: base.hosts,
             base,
             host_random_nx,
+            report_lists: std::sync::Arc::default(),
         }
     }
 }
@@ -346,99 +350,165 @@ fn passes(state: &ShardState, i: u32, q: &ReportQuery, host: Option<HostAddr>) -
         && host.is_none_or(|h| state.name_pairs(i).any(|p| p.host.addr == h))
 }
 
+/// One shard's answer to a name-rows request.
+#[derive(Clone, Debug, Default)]
+pub struct NameRows {
+    /// The best rows (see [`name_rows`]), deny-listed names left out.
+    pub rows: Vec<Row>,
+    /// Every deny-listed name passing the time and host filters, whatever
+    /// its score, marked `deny`.
+    pub denied: Vec<Row>,
+    /// Names passing the time and host filters that the allow list hid.
+    pub allow_hidden: u64,
+}
+
+/// How the report lists treat name `i`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    Neither,
+    Allowed,
+    Denied,
+}
+
+fn listed(state: &ShardState, i: u32, ctx: &ScoreContext) -> Listed {
+    let lists = &ctx.report_lists;
+    if lists.is_empty() {
+        return Listed::Neither;
+    }
+    let name = state.name_text(i);
+    if lists.denied(name).is_some() {
+        Listed::Denied
+    } else if lists.allowed(name) {
+        Listed::Allowed
+    } else {
+        Listed::Neither
+    }
+}
+
 /// This shard's name rows for `q`: the best `q.top` by score (at most
 /// `q.per_domain` per registered domain) or the `q.top` least queried.
-pub fn name_rows(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Vec<Row> {
-    if q.top == 0 {
-        return Vec::new();
-    }
+/// Names on the allow list are counted, not shown; names on the deny list
+/// come apart, all of them.
+pub fn name_rows(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> NameRows {
     let host = q.host.map(HostAddr::from);
-    let wanted = |i: u32| passes(state, i, q, host);
-    match q.sort {
-        Sort::Rare => {
-            let key = |i: u32| {
-                let e = state.name(i);
-                (e.queries, e.hosts)
-            };
-            let order = |a: &u32, b: &u32| {
-                key(*a)
-                    .cmp(&key(*b))
-                    .then_with(|| state.name_text(*a).cmp(state.name_text(*b)))
-            };
-            let mut picked: Vec<u32> = state
-                .names()
-                .map(|(i, _)| i)
-                .filter(|&i| wanted(i))
-                .filter(|&i| q.min_score <= 0.0 || quick_score(state, i, ctx) >= q.min_score)
-                .collect();
-            if picked.len() > q.top {
-                picked.select_nth_unstable_by(q.top - 1, order);
-                picked.truncate(q.top);
-            }
-            picked.sort_unstable_by(order);
-            picked.into_iter().map(|i| row(state, i, ctx)).collect()
+    let mut allow_hidden = 0u64;
+    let mut denied: Vec<Row> = Vec::new();
+    let mut wanted = |i: u32| {
+        if !passes(state, i, q, host) {
+            return false;
         }
-        Sort::Score => {
-            // The best `pool` names by quick score, in a bounded min-heap:
-            // no allocation in proportion to the names held.
-            let pool = q
-                .top
-                .saturating_mul(10)
-                .saturating_add(1000)
-                .min(state.name_count());
-            let mut heap: BinaryHeap<Reverse<Candidate<'_>>> = BinaryHeap::with_capacity(pool + 1);
-            for (i, e) in state.names() {
-                if !wanted(i) {
-                    continue;
-                }
-                let score = quick_score(state, i, ctx);
-                if score < q.min_score {
-                    continue;
-                }
-                let candidate = Candidate {
-                    score,
-                    queries: e.queries,
-                    name: state.name_text(i),
-                    index: i,
+        match listed(state, i, ctx) {
+            Listed::Neither => true,
+            Listed::Allowed => {
+                allow_hidden += 1;
+                false
+            }
+            Listed::Denied => {
+                let mut row = row(state, i, ctx);
+                row.lists.push(ListRole::Deny.name().to_owned());
+                denied.push(row);
+                false
+            }
+        }
+    };
+    let rows = if q.top == 0 {
+        for (i, _) in state.names() {
+            wanted(i);
+        }
+        Vec::new()
+    } else {
+        match q.sort {
+            Sort::Rare => {
+                let key = |i: u32| {
+                    let e = state.name(i);
+                    (e.queries, e.hosts)
                 };
-                if heap.len() >= pool && heap.peek().is_some_and(|Reverse(c)| *c >= candidate) {
-                    continue;
+                let order = |a: &u32, b: &u32| {
+                    key(*a)
+                        .cmp(&key(*b))
+                        .then_with(|| state.name_text(*a).cmp(state.name_text(*b)))
+                };
+                let mut picked: Vec<u32> = state
+                    .names()
+                    .map(|(i, _)| i)
+                    .filter(|&i| wanted(i))
+                    .filter(|&i| q.min_score <= 0.0 || quick_score(state, i, ctx) >= q.min_score)
+                    .collect();
+                if picked.len() > q.top {
+                    picked.select_nth_unstable_by(q.top - 1, order);
+                    picked.truncate(q.top);
                 }
-                heap.push(Reverse(candidate));
-                if heap.len() > pool {
-                    heap.pop();
-                }
+                picked.sort_unstable_by(order);
+                picked.into_iter().map(|i| row(state, i, ctx)).collect()
             }
-            let mut scored: Vec<Candidate<'_>> = heap.into_iter().map(|Reverse(c)| c).collect();
-            scored.sort_unstable_by(|a, b| b.cmp(a));
-            let mut rows: Vec<Row> = Vec::new();
-            // Per domain: names shown, the last one's row, and whether the
-            // cap left some out.
-            let mut per_domain: HashMap<u32, (usize, usize, bool)> = HashMap::new();
-            for Candidate { index: i, .. } in scored {
-                let domain = state.name(i).domain;
-                let (shown, last_row, capped) =
-                    per_domain.entry(domain).or_insert((0, usize::MAX, false));
-                if q.per_domain > 0 && *shown >= q.per_domain {
-                    *capped = true;
-                    continue;
+            Sort::Score => {
+                // The best `pool` names by quick score, in a bounded min-heap:
+                // no allocation in proportion to the names held.
+                let pool = q
+                    .top
+                    .saturating_mul(10)
+                    .saturating_add(1000)
+                    .min(state.name_count());
+                let mut heap: BinaryHeap<Reverse<Candidate<'_>>> =
+                    BinaryHeap::with_capacity(pool + 1);
+                for (i, e) in state.names() {
+                    if !wanted(i) {
+                        continue;
+                    }
+                    let score = quick_score(state, i, ctx);
+                    if score < q.min_score {
+                        continue;
+                    }
+                    let candidate = Candidate {
+                        score,
+                        queries: e.queries,
+                        name: state.name_text(i),
+                        index: i,
+                    };
+                    if heap.len() >= pool && heap.peek().is_some_and(|Reverse(c)| *c >= candidate) {
+                        continue;
+                    }
+                    heap.push(Reverse(candidate));
+                    if heap.len() > pool {
+                        heap.pop();
+                    }
                 }
-                if rows.len() >= q.top {
-                    continue;
+                let mut scored: Vec<Candidate<'_>> = heap.into_iter().map(|Reverse(c)| c).collect();
+                scored.sort_unstable_by(|a, b| b.cmp(a));
+                let mut rows: Vec<Row> = Vec::new();
+                // Per domain: names shown, the last one's row, and whether the
+                // cap left some out.
+                let mut per_domain: HashMap<u32, (usize, usize, bool)> = HashMap::new();
+                for Candidate { index: i, .. } in scored {
+                    let domain = state.name(i).domain;
+                    let (shown, last_row, capped) =
+                        per_domain.entry(domain).or_insert((0, usize::MAX, false));
+                    if q.per_domain > 0 && *shown >= q.per_domain {
+                        *capped = true;
+                        continue;
+                    }
+                    if rows.len() >= q.top {
+                        continue;
+                    }
+                    *shown += 1;
+                    *last_row = rows.len();
+                    rows.push(row(state, i, ctx));
                 }
-                *shown += 1;
-                *last_row = rows.len();
-                rows.push(row(state, i, ctx));
+                for (domain, (shown, last_row, capped)) in per_domain {
+                    if capped {
+                        let names = u64::from(state.domain_entry(domain).names);
+                        rows[last_row].more_in_domain = names.saturating_sub(shown as u64);
+                    }
+                }
+                rows.sort_by(score_order);
+                rows
             }
-            for (domain, (shown, last_row, capped)) in per_domain {
-                if capped {
-                    let names = u64::from(state.domain_entry(domain).names);
-                    rows[last_row].more_in_domain = names.saturating_sub(shown as u64);
-                }
-            }
-            rows.sort_by(score_order);
-            rows
         }
+    };
+    NameRows {
+        rows,
+        denied,
+        allow_hidden,
     }
 }
 
@@ -498,11 +568,14 @@ pub fn row(state: &ShardState, i: u32, ctx: &ScoreContext) -> Row {
     }
 }
 
-/// One row per registered domain of this shard, with its best name.
+/// One row per registered domain of this shard, with its best name not on
+/// the allow list (a domain whose names are all allowed has no row unless it
+/// folds; the counts still include allowed names).
 pub fn domain_rows(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Vec<DomainRow> {
     let mut best: HashMap<u32, (f32, u32)> = HashMap::new();
     for (i, e) in state.names() {
-        if e.last_seen < q.since_ns.unwrap_or(0) {
+        // An allowed name neither ranks its domain nor is named for it.
+        if e.last_seen < q.since_ns.unwrap_or(0) || listed(state, i, ctx) == Listed::Allowed {
             continue;
         }
         let score = quick_score(state, i, ctx);
@@ -710,7 +783,7 @@ mod tests {
 
         fn rows(&mut self, q: &ReportQuery) -> Vec<Row> {
             let ctx = self.context();
-            name_rows(&self.0, &ctx, q)
+            name_rows(&self.0, &ctx, q).rows
         }
 
         fn context(&mut self) -> ScoreContext {

@@ -60,7 +60,8 @@ pub struct Row {
     pub qtypes: Vec<String>,
     /// Lexical randomness of its labels, 0..=1.
     pub randomness: f32,
-    /// Lists it is on (`cdn-cloud`, `dynamic-dns`, `ip-lookup`, `watch`).
+    /// Lists it is on (`cdn-cloud`, `dynamic-dns`, `ip-lookup`, `watch`,
+    /// and `deny` for the report's deny list).
     pub lists: Vec<String>,
     /// Distinct names under its registered domain.
     pub domain_names: u64,
@@ -169,6 +170,24 @@ pub struct Report {
     /// others).
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// What the allow list hid from this report.
+    #[serde(default)]
+    pub allow_hidden: ListCounts,
+    /// What the deny list put in this report: `denied` findings and name
+    /// rows marked `deny`, shown whatever their score.
+    #[serde(default)]
+    pub deny_shown: ListCounts,
+}
+
+/// Findings and names an allow or deny list acted on in one report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListCounts {
+    /// Findings: for the allow list, those (scoring at least `--min-score`)
+    /// whose names were all allowed; for the deny list, `denied` findings.
+    pub findings: u64,
+    /// Distinct names passing the report's time and host filters: allowed
+    /// ones left out, or denied ones shown.
+    pub names: u64,
 }
 
 /// One host's queries for a name, with times.
@@ -218,6 +237,8 @@ pub enum FindingKind {
     /// One host's rare names that share nothing with the rest of the
     /// network and carry other hints.
     RareNames,
+    /// Names on the user's deny list, whatever their score.
+    Denied,
 }
 
 impl FindingKind {
@@ -229,6 +250,7 @@ impl FindingKind {
             Self::Tunnel => "tunnel",
             Self::StartupSequence => "startup_sequence",
             Self::RareNames => "rare_names",
+            Self::Denied => "denied",
         }
     }
 }

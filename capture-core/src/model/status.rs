@@ -104,4 +104,27 @@ pub struct StatsReply {
     pub program: ProgramFacts,
     /// The last snapshot.
     pub snapshot: SnapshotStatus,
+    /// Reports answered since the daemon started, and how long they took.
+    #[serde(default)]
+    pub reports: ReportTimings,
+}
+
+/// Reports answered and their latency, for `dnsrare stats` and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportTimings {
+    /// Reports answered (failed ones included).
+    pub count: u64,
+    /// Their durations added up, ns.
+    pub total_ns: u64,
+    /// The last one's, ns.
+    pub last_ns: u64,
+}
+
+impl ReportTimings {
+    /// Counts one report that took `ns`.
+    pub fn record(&mut self, ns: u64) {
+        self.count += 1;
+        self.total_ns = self.total_ns.saturating_add(ns);
+        self.last_ns = ns;
+    }
 }

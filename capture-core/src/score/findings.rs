@@ -110,6 +110,74 @@ pub struct Leads {
     /// Per host, the counts behind the names (every shard's, summed by
     /// [`build`]).
     pub tallies: Vec<HostTally>,
+    /// Names on the deny list (see [`crate::score::report_lists`]).
+    #[serde(default)]
+    pub denied: Vec<DeniedLead>,
+}
+
+/// A name on the deny list, with who asked it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeniedLead {
+    /// The deny entry it matches, as canonically written.
+    pub entry: String,
+    /// The name.
+    pub name: String,
+    /// Queries for it.
+    pub queries: u64,
+    /// The hosts that asked.
+    pub hosts: Vec<HostAddr>,
+    /// First query.
+    pub first_seen: u64,
+    /// Last query.
+    pub last_seen: u64,
+}
+
+/// Bits a deny-list finding carries: above any other finding, so denied
+/// names come first (score 100).
+pub const DENIED_BITS: f32 = 1000.0;
+
+/// One `denied` finding per deny entry that matched, names most queried
+/// first, in entry order.
+pub fn denied(leads: &[DeniedLead]) -> Vec<Finding> {
+    let mut by_entry: BTreeMap<&str, Vec<&DeniedLead>> = BTreeMap::new();
+    for lead in leads {
+        by_entry.entry(&lead.entry).or_default().push(lead);
+    }
+    by_entry
+        .into_iter()
+        .map(|(entry, mut names)| {
+            names.sort_by(|a, b| b.queries.cmp(&a.queries).then_with(|| a.name.cmp(&b.name)));
+            let hosts: BTreeSet<std::net::IpAddr> = names
+                .iter()
+                .flat_map(|n| n.hosts.iter().map(|h| h.ip()))
+                .collect();
+            let queries: u64 = names.iter().map(|n| n.queries).sum();
+            let listed: Vec<String> = names
+                .iter()
+                .take(FINDING_NAMES)
+                .map(|n| n.name.clone())
+                .collect();
+            Finding {
+                kind: FindingKind::Denied,
+                score: combine::score_of_bits(DENIED_BITS),
+                bits: DENIED_BITS,
+                hosts: hosts.into_iter().collect(),
+                more_names: (names.len() - listed.len()) as u64,
+                names: listed,
+                first_seen_ns: names.iter().map(|n| n.first_seen).min().unwrap_or(0),
+                last_seen_ns: names.iter().map(|n| n.last_seen).max().unwrap_or(0),
+                explanation: format!(
+                    "on the deny list ({entry}): {} asked, {queries} {}",
+                    if names.len() == 1 {
+                        "1 name".to_owned()
+                    } else {
+                        format!("{} names", names.len())
+                    },
+                    if queries == 1 { "query" } else { "queries" }
+                ),
+            }
+        })
+        .collect()
 }
 
 /// Groups `leads` into findings, most suspicious first, in a total order

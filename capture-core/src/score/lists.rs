@@ -323,7 +323,7 @@ impl SuffixList {
 /// Checks one entry (comment and surrounding space already removed) and
 /// returns it in canonical form: lowercase, without a leading `*.` or `.`
 /// and without a trailing dot.
-fn normalize(entry: &str) -> Result<String, EntryProblem> {
+pub(crate) fn normalize(entry: &str) -> Result<String, EntryProblem> {
     let body = entry
         .strip_prefix("*.")
         .or_else(|| entry.strip_prefix('.'))

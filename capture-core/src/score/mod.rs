@@ -9,3 +9,4 @@ pub mod findings;
 pub mod host;
 pub mod lexical;
 pub mod lists;
+pub mod report_lists;

@@ -11,12 +11,17 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use dnsrare::live::{
     daemon::DaemonConfig,
+    lists::LiveLists,
     loader::{LoadOptions, Mode},
+    metrics::DEFAULT_METRICS,
 };
 use dnsrare_core::{
     engine::EngineConfig,
     model::query::{ReportQuery, Sort, View},
-    score::lists::{ListError, ListKind, Lists},
+    score::{
+        lists::{ListError, ListKind, Lists},
+        report_lists::PatternError,
+    },
 };
 
 use super::render::Presentation;
@@ -111,15 +116,17 @@ impl EngineArgs {
     }
 }
 
-/// User name lists added to the shipped ones (see `capture-user/data/`).
+/// User name lists added to the shipped ones (see `capture-user/data/`),
+/// and the allow and deny lists applied to reports.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// More CDN/cloud suffixes whose names are infrastructure (repeatable).
+    /// More CDN/cloud suffixes whose names are infrastructure: they score
+    /// lower but are still counted and shown (repeatable).
     #[arg(long, value_name = "FILE")]
     pub allow_suffix: Vec<PathBuf>,
-    /// Names or suffixes to flag whenever seen: a watch or deny list
-    /// (repeatable).
-    #[arg(long, visible_alias = "deny", value_name = "FILE")]
+    /// Suffixes to watch: a name under one scores higher (a mark in the
+    /// score, like the other suffix lists; repeatable).
+    #[arg(long, value_name = "FILE")]
     pub watch: Vec<PathBuf>,
     /// More dynamic-DNS / free-subdomain provider suffixes (repeatable).
     #[arg(long, value_name = "FILE")]
@@ -127,6 +134,22 @@ pub struct ListArgs {
     /// More public-IP lookup services (repeatable).
     #[arg(long, value_name = "FILE")]
     pub ip_lookup: Vec<PathBuf>,
+    /// Names to hide from findings and name rows (repeatable). One entry a
+    /// line, '#' comments: `example.com` is that name only, `*.example.com`
+    /// the names under it (not the apex), `.example.com` both. Applied to
+    /// each report, not to the counts: the daemon rereads the file on
+    /// SIGHUP and when it changes. The report says how much it hid.
+    #[arg(long, value_name = "FILE")]
+    pub allow: Vec<PathBuf>,
+    /// Names to always show and flag, whatever their score (repeatable;
+    /// same format and reloading as --allow; wins over it): a `denied`
+    /// finding per matching entry, first in the report, and their name rows
+    /// marked `deny`. (Before, --deny was another name for --watch, which
+    /// only raises the score and matches suffixes: an old entry
+    /// `evil.example` now means that name only; `.evil.example` adds the
+    /// names under it.)
+    #[arg(long, value_name = "FILE")]
+    pub deny: Vec<PathBuf>,
 }
 
 impl ListArgs {
@@ -145,6 +168,11 @@ impl ListArgs {
             }
         }
         Ok(Arc::new(lists))
+    }
+
+    /// The allow and deny lists, read now; errors name `file:line`.
+    pub fn report_lists(&self) -> Result<LiveLists, PatternError> {
+        LiveLists::load(self.allow.clone(), self.deny.clone())
     }
 }
 
@@ -194,6 +222,12 @@ pub struct RunArgs {
     /// without it only root can (mode 0600).
     #[arg(long, value_name = "GROUP")]
     pub socket_group: Option<String>,
+    /// Serve Prometheus metrics over HTTP at http://ADDR/metrics (off by
+    /// default; without ADDR, 127.0.0.1:9153 — loopback only unless you
+    /// give another address). `dnsrare stats --prometheus` prints the same.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1,
+          default_missing_value = DEFAULT_METRICS)]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Why `dnsrare run`'s settings are unusable.
@@ -205,6 +239,9 @@ pub enum RunSettingsError {
     /// A user list file is bad.
     #[error(transparent)]
     List(#[from] ListError),
+    /// An allow or deny file is bad.
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
 }
 
 impl RunArgs {
@@ -228,8 +265,10 @@ impl RunArgs {
                 ring_bytes: self.ring_kib * 1024,
             },
             lists: self.lists.lists()?,
+            report_lists: self.lists.report_lists()?,
             user: self.user.clone(),
             socket_group: self.socket_group.clone(),
+            metrics: self.metrics,
         })
     }
 }
@@ -443,8 +482,12 @@ pub struct StatsArgs {
     #[command(flatten)]
     pub socket: SocketArg,
     /// One JSON object instead of text.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "prometheus")]
     pub json: bool,
+    /// Prometheus text exposition, as `dnsrare run --metrics` serves it
+    /// (for node_exporter's textfile collector).
+    #[arg(long)]
+    pub prometheus: bool,
 }
 
 /// Flags of `dnsrare hosts`.
@@ -535,6 +578,21 @@ mod tests {
         assert_eq!(eve.files.len(), 2);
         assert_eq!(eve.options.query().view, View::Host);
         assert!(eve.options.csv);
+        let metrics = |args: &[&str]| match Cli::try_parse_from(
+            ["dnsrare", "run", "--iface", "x"].iter().chain(args),
+        ) {
+            Ok(Cli {
+                command: Command::Run(run),
+            }) => run.metrics.map(|a| a.to_string()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(metrics(&[]), None, "off by default");
+        assert_eq!(metrics(&["--metrics"]).as_deref(), Some("127.0.0.1:9153"));
+        assert_eq!(
+            metrics(&["--metrics", "0.0.0.0:9100"]).as_deref(),
+            Some("0.0.0.0:9100")
+        );
+        assert!(Cli::try_parse_from(["dnsrare", "run", "--metrics", "nowhere"]).is_err());
     }
 
     impl Cli {

@@ -78,6 +78,7 @@ fn write_name_rows(out: &mut impl io::Write, report: &Report, how: Presentation)
         plural(report.network_hosts, "host", "hosts"),
         report.rows.len()
     )?;
+    write_list_counts(out, report)?;
     write_folded(out, &report.folded)?;
     let width = report
         .rows
@@ -101,6 +102,9 @@ fn write_name_rows(out: &mut impl io::Write, report: &Report, how: Presentation)
         let more = row.distinct_hosts.saturating_sub(asked.len() as u64);
         if more > 0 {
             asked.push(format!("+{more} more"));
+        }
+        if row.lists.iter().any(|l| l == "deny") {
+            asked.insert(0, "[on the deny list]".to_owned());
         }
         writeln!(
             out,
@@ -144,6 +148,7 @@ fn write_findings(out: &mut impl io::Write, report: &Report, how: Presentation) 
             String::new()
         }
     )?;
+    write_list_counts(out, report)?;
     write_folded(out, &report.folded)?;
     writeln!(
         out,
@@ -172,6 +177,34 @@ fn write_findings(out: &mut impl io::Write, report: &Report, how: Presentation) 
             format_time(f.first_seen_ns),
         )?;
         writeln!(out, "{:>7}{}", "", f.explanation)?;
+    }
+    Ok(())
+}
+
+/// One line per list that acted on the report, if any did.
+fn write_list_counts(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
+    let mut any = false;
+    for (counts, what) in [
+        (report.allow_hidden, "the allow list hid"),
+        (report.deny_shown, "the deny list flagged"),
+    ] {
+        if counts.findings == 0 && counts.names == 0 {
+            continue;
+        }
+        any = true;
+        let findings = if report.view == View::Finding {
+            format!("{} and ", plural(counts.findings, "finding", "findings"))
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "{what} {findings}{}",
+            plural(counts.names, "name", "names")
+        )?;
+    }
+    if any {
+        writeln!(out)?;
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! `dnsrare run`: restore the last snapshot, load and attach the XDP
 //! program, drain its ring into the engine, answer on the socket, snapshot
-//! periodically, and on SIGINT/SIGTERM detach, drain what is left and write
-//! a final snapshot.
+//! periodically, reread the allow and deny lists on SIGHUP (and when they
+//! change), and on SIGINT/SIGTERM detach, drain what is left and write a
+//! final snapshot.
 
 use std::{
     path::{Path, PathBuf},
@@ -22,15 +23,18 @@ use dnsrare_core::{
     },
     model::{
         capture::{CaptureCounters, CaptureSummary},
-        status::{ProgramFacts, SnapshotStatus, StatsReply},
+        status::{ProgramFacts, ReportTimings, SnapshotStatus, StatsReply},
     },
+    prometheus,
     protocol::{Request, Response},
-    score::lists::Lists,
+    score::{lists::Lists, report_lists::ReportLists},
 };
 
 use super::{
     drain::{self, DecodeErrors},
+    lists::LiveLists,
     loader::{Capture, CounterMap, LoadOptions},
+    metrics::MetricsServer,
     privilege,
     server::Server,
 };
@@ -55,10 +59,15 @@ pub struct DaemonConfig {
     pub learn: Duration,
     /// Name lists the scoring consults.
     pub lists: Arc<Lists>,
+    /// Allow and deny lists applied to reports, reread on SIGHUP and when
+    /// a file changes.
+    pub report_lists: LiveLists,
     /// User to switch to after attaching.
     pub user: Option<String>,
     /// Group allowed to query the socket.
     pub socket_group: Option<String>,
+    /// Where to serve Prometheus metrics, if anywhere.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Capture counters over every run: the kernel's (this run) plus what
@@ -154,6 +163,10 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("installing signal handlers")?;
     }
+    let hangup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hangup))
+        .context("installing the SIGHUP handler")?;
+    let report_lists = Arc::new(Mutex::new(config.report_lists.clone()));
     let run_as = config
         .user
         .as_deref()
@@ -202,6 +215,17 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
     let logger = capture.take_logger();
     let counter_map = capture.take_counters()?;
     let server = Server::bind(&config.socket)?;
+    let metrics = config
+        .metrics
+        .map(|addr| {
+            MetricsServer::bind(addr)
+                .with_context(|| format!("binding the metrics address {addr}"))
+                .inspect(|m| {
+                    let at = m.local_addr().unwrap_or(addr);
+                    log::info!("serving metrics on http://{at}/metrics");
+                })
+        })
+        .transpose()?;
     if let Some(gid) = socket_gid {
         privilege::share_with_group(server.path(), gid)?;
     }
@@ -239,11 +263,13 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
     };
     let status = Arc::new(Mutex::new(SnapshotStatus::default()));
     let snapshotter = {
-        let (querier, counters, status, stop) = (
+        let (querier, counters, status, stop, hangup, report_lists) = (
             engine.querier(),
             Arc::clone(&counters),
             Arc::clone(&status),
             Arc::clone(&stop),
+            Arc::clone(&hangup),
+            Arc::clone(&report_lists),
         );
         let (dir, interval) = (config.state_dir.clone(), config.snapshot_interval);
         std::thread::Builder::new()
@@ -252,6 +278,9 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
                 let mut due = Instant::now() + interval;
                 while !stop.load(Ordering::Acquire) {
                     std::thread::sleep(Duration::from_millis(100));
+                    if hangup.swap(false, Ordering::AcqRel) {
+                        lock(&report_lists).reload("SIGHUP");
+                    }
                     if Instant::now() < due {
                         continue;
                     }
@@ -270,16 +299,41 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
     );
 
     let querier = engine.querier();
+    let source = StatsSource {
+        querier: querier.clone(),
+        counters: Arc::clone(&counters),
+        status: Arc::clone(&status),
+        interfaces,
+        program,
+        reports: Arc::default(),
+    };
+    let metrics_thread = match metrics {
+        Some(m) => {
+            let source = source.clone();
+            Some(
+                m.spawn(Arc::clone(&stop), move || {
+                    source
+                        .stats()
+                        .map(|s| prometheus::render(&s, now_ns()))
+                        .map_err(|e| format!("{e:#}"))
+                })
+                .context("starting the metrics thread")?,
+            )
+        }
+        None => None,
+    };
     server.serve(&stop, &|request| {
-        answer(
-            request,
-            &querier,
-            &counters,
-            &status,
-            &interfaces,
-            program,
-            config.learn,
-        )
+        answer(request, &source, &|| {
+            let mut lists = lock(&report_lists);
+            if hangup.swap(false, Ordering::AcqRel) {
+                lists.reload("SIGHUP");
+            }
+            let history = History::Learn {
+                learn_ns: config.learn.as_nanos().min(u128::from(u64::MAX)) as u64,
+                now_ns: now_ns(),
+            };
+            (history, lists.current())
+        })
         .unwrap_or_else(|e| Response::Error {
             message: format!("{e:#}"),
         })
@@ -291,6 +345,10 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
     drain_stop.store(true, Ordering::Release);
     let drained = drain.join();
     let _ = snapshotter.join();
+    if let Some(t) = metrics_thread {
+        let _ = t.join();
+    }
+    drop(source);
     let saved = take_snapshot(&config.state_dir, &querier, &counters, &status);
     drop(querier);
     engine.shutdown();
@@ -302,42 +360,66 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
     saved.context("writing the final snapshot")
 }
 
+/// What `dnsrare stats` and the metrics are made of.
+#[derive(Clone)]
+struct StatsSource {
+    querier: Querier,
+    counters: Arc<Counters>,
+    status: Arc<Mutex<SnapshotStatus>>,
+    interfaces: Vec<String>,
+    program: ProgramFacts,
+    reports: Arc<Mutex<ReportTimings>>,
+}
+
+impl StatsSource {
+    fn summary(&self) -> Result<CaptureSummary> {
+        Ok(CaptureSummary::new(
+            &self.counters.totals()?,
+            &self.counters.decode.snapshot(),
+        ))
+    }
+
+    fn stats(&self) -> Result<StatsReply> {
+        Ok(StatsReply {
+            capture: engine::report::with_counted(&self.querier, self.summary()?)?,
+            shards: self.querier.sizes()?,
+            interfaces: self.interfaces.clone(),
+            program: self.program,
+            snapshot: lock(&self.status).clone(),
+            reports: *lock(&self.reports),
+        })
+    }
+}
+
 fn answer(
     request: Request,
-    querier: &Querier,
-    counters: &Counters,
-    status: &Mutex<SnapshotStatus>,
-    interfaces: &[String],
-    program: ProgramFacts,
-    learn: Duration,
+    source: &StatsSource,
+    report_settings: &dyn Fn() -> (History, Arc<ReportLists>),
 ) -> Result<Response> {
-    let summary = || -> Result<CaptureSummary> {
-        Ok(CaptureSummary::new(
-            &counters.totals()?,
-            &counters.decode.snapshot(),
-        ))
-    };
+    let querier = &source.querier;
     Ok(match request {
-        Request::Report(query) => Response::Report(engine::report::report(
-            querier,
-            summary()?,
-            &query,
-            History::Learn {
-                learn_ns: learn.as_nanos().min(u128::from(u64::MAX)) as u64,
-                now_ns: now_ns(),
-            },
-        )?),
-        Request::Stats => Response::Stats(StatsReply {
-            capture: engine::report::with_counted(querier, summary()?)?,
-            shards: querier.sizes()?,
-            interfaces: interfaces.to_vec(),
-            program,
-            snapshot: status.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-        }),
+        Request::Report(query) => {
+            let start = Instant::now();
+            let (history, lists) = report_settings();
+            let report = source.summary().and_then(|summary| {
+                Ok(engine::report::report(
+                    querier, summary, &query, history, &lists,
+                )?)
+            });
+            let took = start.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+            lock(&source.reports).record(took);
+            Response::Report(report?)
+        }
+        Request::Stats => Response::Stats(source.stats()?),
         Request::Hosts { name } => Response::Hosts {
             found: querier.hosts(&name)?,
         },
     })
+}
+
+/// The guarded value, even if a thread panicked holding it.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Creates `dir` (mode 0700: it records who asked for what) if missing.

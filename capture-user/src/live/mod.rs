@@ -5,6 +5,8 @@
 
 pub mod daemon;
 pub mod drain;
+pub mod lists;
 pub mod loader;
+pub mod metrics;
 pub mod privilege;
 pub mod server;
