@@ -180,6 +180,20 @@ fn html_report_is_self_contained_and_renders_the_beacon() {
     let missed = timeline["missed_ns"].as_array().expect("missed").len();
     assert!(beats >= 8, "{timeline}");
     assert!(missed > 0, "the skipped beats are marked: {timeline}");
+    // The DGA burst's timeline draws its host's queries for its names.
+    let burst = findings
+        .iter()
+        .position(|f| f["kind"] == "dga_burst")
+        .expect("the DGA burst");
+    let burst = report["timelines"]
+        .as_array()
+        .expect("timelines")
+        .iter()
+        .find(|t| t["finding"] == burst)
+        .expect("the burst's timeline");
+    let names = burst["names"].as_array().expect("names").len();
+    assert!(names > 1, "{burst}");
+    assert!(burst["arrivals_ns"].as_array().expect("arrivals").len() >= names);
     assert!(
         report["hosts"]
             .as_array()

@@ -121,9 +121,10 @@ pub fn report(
     Ok(report)
 }
 
-/// The arrivals of the first host of each of the first `n` findings (at
-/// most [`MAX_TIMELINES`]) for the finding's first name, with the beats
-/// the host's period predicts but that did not come.
+/// For each of the first `n` findings (at most [`MAX_TIMELINES`]), its
+/// first host's arrivals for the finding's listed names, and for a
+/// timeline of one name the beats the host's period predicts that did not
+/// come.
 fn timelines(
     querier: &Querier,
     findings: &[Finding],
@@ -131,33 +132,48 @@ fn timelines(
 ) -> Result<Vec<Timeline>, EngineError> {
     let mut timelines = Vec::new();
     for (index, finding) in findings.iter().enumerate().take(n.min(MAX_TIMELINES)) {
-        let (Some(name), Some(&host)) = (finding.names.first(), finding.hosts.first()) else {
+        let Some(&host) = finding.hosts.first() else {
             continue;
         };
-        let Some(reply) = querier.hosts(name)? else {
-            continue;
-        };
-        let Some(detail) = reply.hosts.into_iter().find(|h| h.addr == host) else {
-            continue;
-        };
-        let mut arrivals_ns = detail.arrivals_ns;
-        arrivals_ns.sort_unstable();
-        let missed_ns = detail
-            .beacon
-            .as_ref()
-            .map(|b| beacon::missed_beats(&arrivals_ns, b.period_s))
-            .unwrap_or_default();
-        timelines.push(Timeline {
+        let mut timeline = Timeline {
             finding: index,
-            name: name.clone(),
+            names: Vec::new(),
             host,
-            queries: detail.queries,
-            first_seen_ns: detail.first_seen_ns,
-            last_seen_ns: detail.last_seen_ns,
-            arrivals_ns,
-            beacon: detail.beacon,
-            missed_ns,
-        });
+            queries: 0,
+            first_seen_ns: u64::MAX,
+            last_seen_ns: 0,
+            arrivals_ns: Vec::new(),
+            beacon: None,
+            missed_ns: Vec::new(),
+        };
+        for name in &finding.names {
+            let Some(detail) = querier
+                .hosts(name)?
+                .and_then(|reply| reply.hosts.into_iter().find(|h| h.addr == host))
+            else {
+                continue;
+            };
+            timeline.names.push(name.clone());
+            timeline.queries += detail.queries;
+            timeline.first_seen_ns = timeline.first_seen_ns.min(detail.first_seen_ns);
+            timeline.last_seen_ns = timeline.last_seen_ns.max(detail.last_seen_ns);
+            timeline.arrivals_ns.extend(&detail.arrivals_ns);
+            timeline.beacon = detail.beacon;
+        }
+        if timeline.names.is_empty() {
+            continue;
+        }
+        timeline.arrivals_ns.sort_unstable();
+        if timeline.names.len() == 1 {
+            timeline.missed_ns = timeline
+                .beacon
+                .as_ref()
+                .map(|b| beacon::missed_beats(&timeline.arrivals_ns, b.period_s))
+                .unwrap_or_default();
+        } else {
+            timeline.beacon = None;
+        }
+        timelines.push(timeline);
     }
     Ok(timelines)
 }
@@ -260,9 +276,9 @@ mod tests {
         let t = r
             .timelines
             .iter()
-            .find(|t| t.name == "kq7zx2vw9.beaconc2.top")
+            .find(|t| t.names == ["kq7zx2vw9.beaconc2.top"])
             .expect("the beacon's timeline");
-        assert_eq!(r.findings[t.finding].names[0], t.name);
+        assert_eq!(r.findings[t.finding].names, t.names);
         assert_eq!(t.host.to_string(), "10.0.0.7");
         assert_eq!(t.arrivals_ns.len(), beats.len());
         assert_eq!(t.missed_ns.len(), 2, "{t:?}");

@@ -199,28 +199,29 @@ pub fn histogram_bucket(queries: u64) -> usize {
     queries.max(1).next_power_of_two().trailing_zeros() as usize
 }
 
-/// One host's queries for one name of a finding, in time.
+/// One finding's host's queries for the finding's names, in time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
     /// Index of the finding in the report's `findings`.
     pub finding: usize,
-    /// The name (the finding's first).
-    pub name: String,
+    /// The names drawn: the finding's listed names its host asked.
+    pub names: Vec<String>,
     /// The host (the finding's first).
     pub host: IpAddr,
-    /// Its queries for the name.
+    /// Its queries for those names.
     pub queries: u64,
-    /// Its first query for the name, ns since the UNIX epoch.
+    /// Its first query for any of them, ns since the UNIX epoch.
     pub first_seen_ns: u64,
     /// Its last.
     pub last_seen_ns: u64,
-    /// Its most recent arrival times (at most 64, a second apart or more),
-    /// oldest first.
+    /// Its most recent arrival times for each name (at most 64 per name,
+    /// a second apart or more), oldest first.
     pub arrivals_ns: Vec<u64>,
-    /// Their periodicity, when there are enough to measure.
+    /// Their periodicity, when the timeline is of one name with enough
+    /// arrivals to measure.
     pub beacon: Option<BeaconScore>,
-    /// Where the period predicts a beat between two arrivals but none came
-    /// (ns since the epoch).
+    /// Where that period predicts a beat between two arrivals but none
+    /// came (ns since the epoch).
     pub missed_ns: Vec<u64>,
 }
 

@@ -34,6 +34,9 @@ pub const TIMELINES: usize = 20;
 /// Buckets up to this many queries are the rare tail.
 pub const RARE_QUERIES: u64 = 4;
 
+/// Shortest time axis of a timeline.
+const MIN_SPAN_NS: u64 = 60_000_000_000;
+
 /// Names listed per finding in the table.
 const NAMES_SHOWN: usize = 6;
 
@@ -144,7 +147,9 @@ fn title(text: &str) -> Title {
 }
 
 fn capture_section(page: &mut String, c: &CaptureSummary) {
-    page.push_str("<h2 id=\"capture-summary\">Capture</h2>\n<dl class=\"capture\" id=\"capture\">\n");
+    page.push_str(
+        "<h2 id=\"capture-summary\">Capture</h2>\n<dl class=\"capture\" id=\"capture\">\n",
+    );
     for (name, value, bad) in [
         ("packets", c.packets, false),
         ("queries", c.queries, false),
@@ -239,12 +244,7 @@ fn histogram_svg(buckets: &[HistogramBucket]) -> Document {
                     .set("y1", y)
                     .set("y2", y),
             )
-            .add(label(
-                left - 6.0,
-                y + 4.0,
-                "end",
-                &10u64.pow(d).to_string(),
-            ));
+            .add(label(left - 6.0, y + 4.0, "end", &10u64.pow(d).to_string()));
     }
     doc = doc.add(grid);
     let slot_w = plot_w / slots;
@@ -284,7 +284,12 @@ fn histogram_svg(buckets: &[HistogramBucket]) -> Document {
                             plural(b.names, "name", "names")
                         ))),
                 )
-                .add(label(x + slot_w / 2.0, y - 3.0, "middle", &b.names.to_string())),
+                .add(label(
+                    x + slot_w / 2.0,
+                    y - 3.0,
+                    "middle",
+                    &b.names.to_string(),
+                )),
         );
     }
     doc.add(
@@ -309,10 +314,10 @@ fn histogram_svg(buckets: &[HistogramBucket]) -> Document {
         "middle",
         "times a name was asked (queries)",
     ))
-    .add(
-        label(14.0, top + plot_h / 2.0, "middle", "names")
-            .set("transform", format!("rotate(-90 14 {})", top + plot_h / 2.0)),
-    )
+    .add(label(14.0, top + plot_h / 2.0, "middle", "names").set(
+        "transform",
+        format!("rotate(-90 14 {})", top + plot_h / 2.0),
+    ))
 }
 
 fn score_class(score: f32) -> &'static str {
@@ -388,8 +393,8 @@ fn timelines_section(page: &mut String, report: &Report) {
         return;
     }
     page.push_str(
-        "<p>Per finding, its host's queries for its first name (the most recent 64 at most). \
-         Dots are queries; <span class=\"warning\">red rings</span> are beats the host's \
+        "<p>Per finding, its host's queries for the finding's names (the most recent 64 of \
+         each at most). Dots are queries; <span class=\"warning\">red rings</span> are beats the host's \
          period predicts but that never came.</p>\n",
     );
     for t in &report.timelines {
@@ -397,13 +402,20 @@ fn timelines_section(page: &mut String, report: &Report) {
             .findings
             .get(t.finding)
             .map_or("", |f| f.kind.as_str());
+        let first = t.names.first().map_or("", String::as_str);
+        let more = match t.names.len() {
+            0 | 1 => String::new(),
+            2 => " and 1 more name".to_owned(),
+            n => format!(" and {} more names", n - 1),
+        };
         let _ = writeln!(
             page,
             "<div class=\"timeline\" id=\"timeline-{}\">\n<h3>#{} <span class=\"kind\">{kind}</span> \
-             <span class=\"name\">{}</span> from {}</h3>",
+             <span class=\"name\">{}</span>{} from {}</h3>",
             t.finding,
             t.finding + 1,
-            esc(&t.name),
+            esc(first),
+            esc(&more),
             esc(&t.host.to_string()),
         );
         let shown = if t.arrivals_ns.len() as u64 == t.queries {
@@ -412,7 +424,13 @@ fn timelines_section(page: &mut String, report: &Report) {
             format!(" (the last {} shown)", t.arrivals_ns.len())
         };
         let beacon = t.beacon.as_ref().map_or_else(
-            || "; too few queries to measure a period".to_owned(),
+            || {
+                if t.names.len() == 1 {
+                    "; too few queries to measure a period".to_owned()
+                } else {
+                    String::new()
+                }
+            },
             |b| {
                 format!(
                     "; every {} ±{:.0}%, {} beats, {} missed, {} off-beat",
@@ -437,10 +455,13 @@ fn timelines_section(page: &mut String, report: &Report) {
     }
 }
 
-/// `HH:MM` within a day, `MM-DD HH:MM` beyond.
+/// `HH:MM:SS` within ten minutes, `HH:MM` within a day, `MM-DD HH:MM`
+/// beyond.
 fn tick_label(ns: u64, span_ns: u64) -> String {
     let t = format_time(ns);
-    if span_ns < 86_400_000_000_000 {
+    if span_ns <= 600_000_000_000 {
+        t.get(11..19).unwrap_or(&t).to_owned()
+    } else if span_ns < 86_400_000_000_000 {
         t.get(11..16).unwrap_or(&t).to_owned()
     } else {
         t.get(5..16).unwrap_or(&t).replace('T', " ")
@@ -455,8 +476,13 @@ fn timeline_svg(t: &Timeline) -> Document {
     let axis_y = 45.0;
     let plot_w = f64::from(width) - left - right;
     let times = t.arrivals_ns.iter().chain(&t.missed_ns);
-    let start = times.clone().copied().min().unwrap_or(t.first_seen_ns);
-    let end = times.copied().max().unwrap_or(t.last_seen_ns).max(start + 1);
+    let first = times.clone().copied().min().unwrap_or(t.first_seen_ns);
+    let last = times.copied().max().unwrap_or(t.last_seen_ns).max(first);
+    // Queries close together (a burst, or one query) get a minute of
+    // axis around them, so the ticks stay apart.
+    let pad = MIN_SPAN_NS.saturating_sub(last - first) / 2;
+    let start = first.saturating_sub(pad);
+    let end = last.saturating_add(pad).max(start + 1);
     let span = end - start;
     let x_of = |ns: u64| left + plot_w * (ns.saturating_sub(start) as f64 / span as f64);
     let mut doc = chart(width, height)
