@@ -266,3 +266,54 @@ fn html_report_is_self_contained_and_renders_the_beacon() {
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
     eprintln!("html_report: screenshot in {}", shot.display());
 }
+
+/// `dnsrare zeek --html` shares the report options: the page from a
+/// two-line Zeek log, with its histogram; `--by name` is refused (the page
+/// is of findings).
+#[test]
+fn zeek_writes_the_page_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("dns.log");
+    let fields = "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\ttrans_id\trtt\tquery\tqclass\tqclass_name\tqtype\tqtype_name\trcode\trcode_name\tAA\tTC\tRD\tRA\tZ\tanswers\tTTLs\trejected";
+    let line = |ts: &str, host: &str, name: &str| {
+        format!(
+            "{ts}\tC1\t{host}\t40000\t10.1.0.1\t53\tudp\t1\t0.01\t{name}\t1\tC_INTERNET\t1\tA\t0\tNOERROR\tF\tF\tT\tT\t0\t192.0.2.1\t60.0\tF\n"
+        )
+    };
+    let text = format!(
+        "#separator \\x09\n#path\tdns\n#fields\t{fields}\n{}{}",
+        line("1533300000.1", "10.1.0.5", "one.example.com"),
+        line("1533300001.1", "10.1.0.6", "one.example.com"),
+    );
+    std::fs::write(&log, text).expect("write");
+    let html = dir.path().join("zeek.html");
+    let out = Command::new(dnsrare_bin())
+        .arg("zeek")
+        .arg(&log)
+        .arg("--html")
+        .arg(&html)
+        .arg("--no-progress")
+        .output()
+        .expect("run dnsrare zeek");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&html).expect("the page");
+    assert!(page.contains("id=\"histogram\""), "{page}");
+    assert!(
+        page.contains("data-max-queries=\"2\""),
+        "one name asked twice"
+    );
+    assert!(!page.contains("http"));
+    let refused = Command::new(dnsrare_bin())
+        .arg("zeek")
+        .arg(&log)
+        .args(["--by", "name", "--html"])
+        .arg(dir.path().join("no.html"))
+        .output()
+        .expect("run dnsrare zeek");
+    assert_eq!(refused.status.code(), Some(2), "a usage error");
+    assert!(!dir.path().join("no.html").exists());
+}

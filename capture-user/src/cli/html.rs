@@ -26,7 +26,7 @@ use svg::{
     node::element::{Circle, Group, Line, Rectangle, Text, Title},
 };
 
-use super::render::{format_time, plural};
+use super::render::{WEAK_FINDING, format_time, plural};
 
 /// Timelines asked of the engine for the page.
 pub const TIMELINES: usize = 20;
@@ -51,6 +51,8 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: 0.35em 0.6em; border-bottom: 1px solid #e6eaee; }
 th { background: #f3f5f7; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.name { overflow-wrap: anywhere; }
+tr.weak td { color: #6b7682; }
 code, .name { font-family: ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 0.93em; }
 .explanation { color: #3d4752; font-size: 0.92em; }
 .score { font-weight: 700; }
@@ -368,9 +370,10 @@ fn finding_row(page: &mut String, i: usize, f: &Finding, has_timeline: bool) {
     } else {
         String::new()
     };
+    let weak = if f.score < WEAK_FINDING { " weak" } else { "" };
     let _ = writeln!(
         page,
-        "<tr class=\"finding\" id=\"finding-{i}\"><td class=\"num\">{}</td>\
+        "<tr class=\"finding{weak}\" id=\"finding-{i}\"><td class=\"num\">{}</td>\
          <td class=\"num {}\">{:.0}</td><td><span class=\"kind\">{}</span>{timeline}</td>\
          <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n\
          <tr class=\"explanation\"><td></td><td colspan=\"6\" class=\"explanation\">{}</td></tr>",
