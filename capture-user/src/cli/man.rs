@@ -48,15 +48,19 @@ mod tests {
         assert_eq!(
             names,
             [
+                "dnsrare-eve.1",
                 "dnsrare-hosts.1",
                 "dnsrare-install.1",
                 "dnsrare-pcap.1",
                 "dnsrare-report.1",
                 "dnsrare-run.1",
                 "dnsrare-stats.1",
+                "dnsrare-zeek.1",
                 "dnsrare.1",
             ]
         );
+        let pcap = std::fs::read_to_string(dir.path().join("dnsrare-pcap.1")).expect("read");
+        assert!(pcap.contains("\\-\\-html"), "{pcap}");
         let run = std::fs::read_to_string(dir.path().join("dnsrare-run.1")).expect("read");
         assert!(run.contains("\\-\\-iface"), "{run}");
         assert!(
