@@ -56,7 +56,8 @@ pub struct ReportQuery {
     #[serde(default = "default_per_domain")]
     pub per_domain: usize,
     /// Also count how many names were asked how many times (the report's
-    /// `query_histogram`; the HTML report draws it).
+    /// `query_histogram`, over every name counted one by one, whatever
+    /// the filters; the HTML report draws it).
     #[serde(default)]
     pub histogram: bool,
     /// In the findings view: the arrival timelines of the first name of
