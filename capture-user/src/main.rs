@@ -202,6 +202,9 @@ fn log_report(out: &mut impl Write, format: LogFormat, args: &LogArgs) -> Result
 }
 
 fn print_report(out: &mut impl Write, r: &Report, options: &ReportOptions) -> Result<()> {
+    if let Some(path) = &options.html {
+        write_html(path, r)?;
+    }
     if options.json {
         serde_json::to_writer(&mut *out, r)?;
         writeln!(out)?;
@@ -210,6 +213,30 @@ fn print_report(out: &mut impl Write, r: &Report, options: &ReportOptions) -> Re
     } else {
         render::write_table(out, r, options.presentation())?;
     }
+    Ok(())
+}
+
+/// Writes the HTML page to `path` (through a temporary file beside it, so
+/// a reader never sees half a page).
+fn write_html(path: &std::path::Path, r: &Report) -> Result<()> {
+    use anyhow::Context as _;
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name()
+            .map_or_else(|| "report.html".into(), |n| n.to_string_lossy())
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        cli::html::write_html(&mut file, r)?;
+        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write()
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+        .with_context(|| format!("writing the HTML report to {}", path.display()))?;
+    eprintln!("wrote the HTML report to {}", path.display());
     Ok(())
 }
 

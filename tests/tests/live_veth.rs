@@ -211,6 +211,18 @@ fn live_queries_are_counted_exactly_and_traffic_still_flows() {
     assert!(text.contains("10 queries"), "{text}");
     assert!(text.contains("alpha.example.com"), "{text}");
 
+    // The daemon's report as a page: the histogram comes from its shards.
+    let page = daemon.dir().join("report.html");
+    let out = daemon.cli(&["report", "--html", page.to_str().expect("utf-8 path")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&page).expect("the page");
+    assert!(page.contains("id=\"histogram\""), "{page}");
+    assert!(page.contains("class=\"bar rare\""), "{page}");
+
     let socket = daemon.socket.clone();
     let status = daemon.stop();
     assert!(status.success(), "dnsrare run exit: {status}");

@@ -17,6 +17,8 @@ const PACKAGES: &[&str] = &[
     "llvm-22-dev",
     "rust-web-clippy",
     "iproute2",
+    // Renders the HTML report headless in tests/tests/html_report.rs.
+    "chromium",
 ];
 
 /// bpf-linker release known to work with LLVM 22 and the aya 0.14 set.

@@ -29,9 +29,10 @@ use thiserror::Error;
 use crate::{
     ingest::observation::Observation,
     model::{
+        self,
         host::HostAddr,
         query::{ReportQuery, Sort},
-        report::{DomainRow, Finding, FoldedRow, HostRow, HostsReply},
+        report::{DomainRow, Finding, FoldedRow, HistogramBucket, HostRow, HostsReply},
         status::ShardSize,
     },
     score::{
@@ -131,6 +132,10 @@ pub(crate) enum ShardMsg {
     },
     /// Sizes and totals.
     Size { reply: Sender<ShardSize> },
+    /// Names per query-count bucket.
+    Histogram {
+        reply: Sender<[u64; model::report::HISTOGRAM_BUCKETS]>,
+    },
     /// A copy of everything counted, for a snapshot.
     Snapshot { reply: Sender<ShardData> },
 }
@@ -316,6 +321,9 @@ fn handle(state: &mut ShardState, msg: ShardMsg, recycle: &Sender<Batch>) {
         }
         ShardMsg::Size { reply } => {
             let _ = reply.send(view::size(state));
+        }
+        ShardMsg::Histogram { reply } => {
+            let _ = reply.send(view::query_histogram(state));
         }
         ShardMsg::Snapshot { reply } => {
             let _ = reply.send(state.data().clone());
@@ -578,6 +586,26 @@ impl Querier {
             })
             .map_err(|_| EngineError::ShardGone(shard))?;
         rx.recv().map_err(|_| EngineError::ShardGone(shard))
+    }
+
+    /// How many names were asked how many times, all shards: the non-empty
+    /// buckets, fewest queries first.
+    pub fn query_histogram(&self) -> Result<Vec<HistogramBucket>, EngineError> {
+        let mut merged = [0u64; model::report::HISTOGRAM_BUCKETS];
+        for part in self.ask_all(|reply| ShardMsg::Histogram { reply })? {
+            for (m, p) in merged.iter_mut().zip(part) {
+                *m += p;
+            }
+        }
+        Ok(merged
+            .iter()
+            .enumerate()
+            .filter(|&(_, &names)| names > 0)
+            .map(|(exp, &names)| HistogramBucket {
+                max_queries: 1u64.checked_shl(exp as u32).unwrap_or(u64::MAX),
+                names,
+            })
+            .collect())
     }
 
     /// Sizes of every shard, in shard order.

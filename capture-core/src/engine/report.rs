@@ -1,15 +1,16 @@
 //! Answers to report requests, assembled from the engine's shards and the
 //! capture counters; shared by the daemon's socket and `dnsrare pcap`.
 
-use std::sync::Arc;
+use std::{collections::HashSet, net::IpAddr, sync::Arc};
 
 use super::view::ScoreContext;
 use super::{EngineError, Querier};
+use crate::score::beacon;
 use crate::{
     model::{
         capture::CaptureSummary,
-        query::{ReportQuery, View},
-        report::{FindingKind, ListCounts, Report},
+        query::{MAX_TIMELINES, ReportQuery, View},
+        report::{Finding, FindingKind, ListCounts, Report, Timeline},
     },
     score::report_lists::ReportLists,
 };
@@ -94,6 +95,8 @@ pub fn report(
         findings: Vec::new(),
         allow_hidden: ListCounts::default(),
         deny_shown: ListCounts::default(),
+        query_histogram: Vec::new(),
+        timelines: Vec::new(),
     };
     let names = |report: &mut Report| -> Result<(), EngineError> {
         let mut rows = querier.names(&context, query)?;
@@ -103,6 +106,9 @@ pub fn report(
         report.rows = rows.denied;
         Ok(())
     };
+    if query.histogram {
+        report.query_histogram = querier.query_histogram()?;
+    }
     match query.view {
         View::Finding => {
             report.findings = querier.findings(&context, query)?;
@@ -115,6 +121,24 @@ pub fn report(
                 report.allow_hidden.findings = hidden_findings(querier, &unlisted, query, lists)?;
             }
             names(&mut report)?;
+            if query.timelines > 0 {
+                report.timelines = timelines(querier, &report.findings, query.timelines)?;
+                let mut hosts = querier.host_rows(
+                    &context,
+                    &overview.hosts,
+                    &ReportQuery {
+                        top: usize::MAX,
+                        ..query.clone()
+                    },
+                )?;
+                let shown: HashSet<IpAddr> = report
+                    .findings
+                    .iter()
+                    .flat_map(|f| f.hosts.iter().copied())
+                    .collect();
+                hosts.retain(|h| shown.contains(&h.addr));
+                report.hosts = hosts;
+            }
         }
         View::Name => names(&mut report)?,
         View::Host => report.hosts = querier.host_rows(&context, &overview.hosts, query)?,
@@ -145,6 +169,63 @@ fn hidden_findings(
         .count() as u64)
 }
 
+/// For each of the first `n` findings (at most [`MAX_TIMELINES`]), its
+/// first host's arrivals for the finding's listed names, and for a
+/// timeline of one name the beats the host's period predicts that did not
+/// come.
+fn timelines(
+    querier: &Querier,
+    findings: &[Finding],
+    n: usize,
+) -> Result<Vec<Timeline>, EngineError> {
+    let mut timelines = Vec::new();
+    for (index, finding) in findings.iter().enumerate().take(n.min(MAX_TIMELINES)) {
+        let Some(&host) = finding.hosts.first() else {
+            continue;
+        };
+        let mut timeline = Timeline {
+            finding: index,
+            names: Vec::new(),
+            host,
+            queries: 0,
+            first_seen_ns: u64::MAX,
+            last_seen_ns: 0,
+            arrivals_ns: Vec::new(),
+            beacon: None,
+            missed_ns: Vec::new(),
+        };
+        for name in &finding.names {
+            let Some(detail) = querier
+                .hosts(name)?
+                .and_then(|reply| reply.hosts.into_iter().find(|h| h.addr == host))
+            else {
+                continue;
+            };
+            timeline.names.push(name.clone());
+            timeline.queries += detail.queries;
+            timeline.first_seen_ns = timeline.first_seen_ns.min(detail.first_seen_ns);
+            timeline.last_seen_ns = timeline.last_seen_ns.max(detail.last_seen_ns);
+            timeline.arrivals_ns.extend(&detail.arrivals_ns);
+            timeline.beacon = detail.beacon;
+        }
+        if timeline.names.is_empty() {
+            continue;
+        }
+        timeline.arrivals_ns.sort_unstable();
+        if timeline.names.len() == 1 {
+            timeline.missed_ns = timeline
+                .beacon
+                .as_ref()
+                .map(|b| beacon::missed_beats(&timeline.arrivals_ns, b.period_s))
+                .unwrap_or_default();
+        } else {
+            timeline.beacon = None;
+        }
+        timelines.push(timeline);
+    }
+    Ok(timelines)
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::IpAddr;
@@ -156,7 +237,10 @@ mod tests {
         engine::{Engine, EngineConfig},
         ingest::observation::Observation,
         model::{host::HostAddr, report::Finding},
-        score::report_lists::{ListRole, NamePatterns},
+        score::{
+            lists::Lists,
+            report_lists::{ListRole, NamePatterns},
+        },
     };
 
     /// Deterministic random-looking labels.
@@ -345,6 +429,133 @@ mod tests {
         assert_eq!(flagged.len(), 2, "{flagged:?}");
         assert!(denied.rows.len() <= 3, "top 1 and the two denied rows");
         drop(engine.querier());
+        engine.shutdown();
+    }
+
+    const S: u64 = 1_000_000_000;
+    const T0: u64 = 1_795_910_400 * S;
+
+    #[test]
+    fn histogram_and_timelines_come_when_asked() {
+        let engine = Engine::start(
+            &EngineConfig {
+                shards: 3,
+                ..EngineConfig::default()
+            },
+            None,
+            Arc::new(Lists::embedded()),
+        );
+        let mut d = engine.dispatcher();
+        let mut ask = |name: &str, host: &str, t: u64| {
+            let addr: IpAddr = host.parse().expect("literal");
+            d.push(&Observation {
+                name,
+                time_ns: t,
+                host: HostAddr::from(addr),
+                kind: EventKind::Query,
+                qtype: 1,
+                rcode: 0,
+            })
+            .expect("engine running");
+        };
+        // 20 names asked 5..=8 times each by 20 hosts, 7 asked once.
+        for n in 0..20 {
+            for k in 0..(5 + n % 4) {
+                ask(
+                    &format!("www{n}.example.com"),
+                    &format!("10.0.1.{k}"),
+                    T0 + k * S,
+                );
+            }
+        }
+        for n in 0..7 {
+            ask(&format!("once{n}.example.net"), "10.0.1.1", T0 + 9 * S);
+        }
+        // A beacon every 300 s for 40 beats, beats 10 and 20 skipped.
+        let beats: Vec<u64> = (0..40).filter(|k| *k != 10 && *k != 20).collect();
+        for k in &beats {
+            ask(
+                "kq7zx2vw9.beaconc2.top",
+                "10.0.0.7",
+                T0 + k * 300 * S + k * S / 7,
+            );
+        }
+        d.flush().expect("engine running");
+        let querier = engine.querier();
+        let capture = CaptureSummary::default();
+
+        let plain = report(
+            &querier,
+            capture,
+            &ReportQuery::default(),
+            History::None,
+            &Default::default(),
+        )
+        .expect("report");
+        assert!(plain.query_histogram.is_empty() && plain.timelines.is_empty());
+        assert!(plain.hosts.is_empty());
+
+        let query = ReportQuery {
+            histogram: true,
+            timelines: 5,
+            ..ReportQuery::default()
+        };
+        let r = report(
+            &querier,
+            capture,
+            &query,
+            History::None,
+            &Default::default(),
+        )
+        .expect("report");
+        let bucket = |max_queries| {
+            r.query_histogram
+                .iter()
+                .find(|b| b.max_queries == max_queries)
+                .map_or(0, |b| b.names)
+        };
+        assert_eq!(bucket(1), 7);
+        assert_eq!(bucket(8), 20);
+        assert_eq!(bucket(64), 1, "{:?}", r.query_histogram);
+        assert_eq!(
+            r.query_histogram.iter().map(|b| b.names).sum::<u64>(),
+            r.names
+        );
+        assert!(
+            r.query_histogram
+                .windows(2)
+                .all(|w| w[0].max_queries < w[1].max_queries)
+        );
+        let t = r
+            .timelines
+            .iter()
+            .find(|t| t.names == ["kq7zx2vw9.beaconc2.top"])
+            .expect("the beacon's timeline");
+        assert_eq!(r.findings[t.finding].names, t.names);
+        assert_eq!(t.host.to_string(), "10.0.0.7");
+        assert_eq!(t.arrivals_ns.len(), beats.len());
+        assert_eq!(t.missed_ns.len(), 2, "{t:?}");
+        for (missed, k) in t.missed_ns.iter().zip([10u64, 20]) {
+            let predicted = T0 + k * 300 * S;
+            assert!(
+                missed.abs_diff(predicted) < 10 * S,
+                "{missed} vs {predicted}"
+            );
+        }
+        assert!(r.timelines.len() <= 5);
+        assert!(
+            r.hosts.iter().any(|h| h.addr.to_string() == "10.0.0.7"
+                && h.top_names[0].0 == "kq7zx2vw9.beaconc2.top")
+        );
+        // Older JSON, without the new fields, still parses.
+        let mut json = serde_json::to_value(&r).expect("serialise");
+        let object = json.as_object_mut().expect("object");
+        object.remove("query_histogram");
+        object.remove("timelines");
+        let old: Report = serde_json::from_value(json).expect("parses");
+        assert!(old.query_histogram.is_empty());
+        drop(querier);
+        drop(d);
         engine.shutdown();
     }
 }

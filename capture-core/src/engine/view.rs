@@ -20,7 +20,10 @@ use crate::{
     model::{
         host::HostAddr,
         query::{ReportQuery, Sort},
-        report::{BeaconRow, DomainRow, FoldedRow, HostCount, HostDetail, HostsReply, Row},
+        report::{
+            BeaconRow, DomainRow, FoldedRow, HISTOGRAM_BUCKETS, HostCount, HostDetail, HostsReply,
+            Row, histogram_bucket,
+        },
         status::ShardSize,
     },
     score::{
@@ -701,6 +704,19 @@ pub fn hosts(state: &ShardState, name: &str) -> Option<HostsReply> {
 
 fn sort_details(hosts: &mut [HostDetail]) {
     hosts.sort_by(|a, b| b.queries.cmp(&a.queries).then(a.addr.cmp(&b.addr)));
+}
+
+/// How many of this shard's names were asked how many times: names per
+/// [`histogram_bucket`] of their query count (names only answered, never
+/// asked, are left out).
+pub fn query_histogram(state: &ShardState) -> [u64; HISTOGRAM_BUCKETS] {
+    let mut buckets = [0u64; HISTOGRAM_BUCKETS];
+    for (_, e) in state.names() {
+        if e.queries > 0 {
+            buckets[histogram_bucket(e.queries)] += 1;
+        }
+    }
+    buckets
 }
 
 /// Sizes and totals.

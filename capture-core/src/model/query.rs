@@ -55,7 +55,20 @@ pub struct ReportQuery {
     /// report.
     #[serde(default = "default_per_domain")]
     pub per_domain: usize,
+    /// Also count how many names were asked how many times (the report's
+    /// `query_histogram`, over every name counted one by one, whatever
+    /// the filters; the HTML report draws it).
+    #[serde(default)]
+    pub histogram: bool,
+    /// In the findings view: the arrival timelines of the first name of
+    /// this many top findings (at most [`MAX_TIMELINES`]), and the host
+    /// rows of the findings' hosts (the HTML report draws and lists them).
+    #[serde(default)]
+    pub timelines: usize,
 }
+
+/// Most timelines a report carries.
+pub const MAX_TIMELINES: usize = 50;
 
 fn default_per_domain() -> usize {
     3
@@ -71,6 +84,8 @@ impl Default for ReportQuery {
             host: None,
             min_score: 0.0,
             per_domain: default_per_domain(),
+            histogram: false,
+            timelines: 0,
         }
     }
 }

@@ -177,6 +177,15 @@ pub struct Report {
     /// rows marked `deny`, shown whatever their score.
     #[serde(default)]
     pub deny_shown: ListCounts,
+    /// How many names were asked how many times, when the query asked for
+    /// it: one bucket per power of two of the query count (1, 2, 3-4,
+    /// 5-8, ...), empty buckets left out, fewest queries first.
+    #[serde(default)]
+    pub query_histogram: Vec<HistogramBucket>,
+    /// Arrival timelines of the top findings' first names, when the query
+    /// asked for them (findings view only).
+    #[serde(default)]
+    pub timelines: Vec<Timeline>,
 }
 
 /// Findings and names an allow or deny list acted on in one report.
@@ -188,6 +197,51 @@ pub struct ListCounts {
     /// Distinct names passing the report's time and host filters: allowed
     /// ones left out, or denied ones shown.
     pub names: u64,
+}
+
+/// Names asked a number of times within one bucket of the histogram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistogramBucket {
+    /// The bucket holds names asked more than half this many times and at
+    /// most this many (a power of two; 1 holds names asked once).
+    pub max_queries: u64,
+    /// Names in it.
+    pub names: u64,
+}
+
+/// Buckets of the query histogram: counts are `u64`, so 65 powers of two.
+pub const HISTOGRAM_BUCKETS: usize = 65;
+
+/// The histogram bucket of a name asked `queries` times (`queries` >= 1):
+/// the exponent of the smallest power of two at or above it.
+pub fn histogram_bucket(queries: u64) -> usize {
+    queries.max(1).next_power_of_two().trailing_zeros() as usize
+}
+
+/// One finding's host's queries for the finding's names, in time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// Index of the finding in the report's `findings`.
+    pub finding: usize,
+    /// The names drawn: the finding's listed names its host asked.
+    pub names: Vec<String>,
+    /// The host (the finding's first).
+    pub host: IpAddr,
+    /// Its queries for those names.
+    pub queries: u64,
+    /// Its first query for any of them, ns since the UNIX epoch.
+    pub first_seen_ns: u64,
+    /// Its last.
+    pub last_seen_ns: u64,
+    /// Its most recent arrival times for each name (at most 64 per name,
+    /// a second apart or more), oldest first.
+    pub arrivals_ns: Vec<u64>,
+    /// Their periodicity, when the timeline is of one name with enough
+    /// arrivals to measure.
+    pub beacon: Option<BeaconScore>,
+    /// Where that period predicts a beat between two arrivals but none
+    /// came (ns since the epoch).
+    pub missed_ns: Vec<u64>,
 }
 
 /// One host's queries for a name, with times.

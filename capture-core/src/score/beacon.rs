@@ -179,6 +179,40 @@ pub fn score(arrivals_ns: &[u64]) -> Option<BeaconScore> {
     })
 }
 
+/// Where a beacon of `period_s` seconds skipped beats among `arrivals_ns`:
+/// walking the arrivals in time, an interval of `k` periods (rounded;
+/// 2 <= k <= 8, as [`score`] counts missed beats) predicts `k - 1` beats
+/// between its ends, spread evenly; arrivals less than half a period after
+/// the last beat are extras, longer intervals are gaps (the beacon was
+/// off). At most [`MAX_ARRIVALS`] times of each kind are looked at.
+#[must_use]
+pub fn missed_beats(arrivals_ns: &[u64], period_s: f64) -> Vec<u64> {
+    let period = period_s * NS_PER_S as f64;
+    let mut missed = Vec::new();
+    if !period.is_finite() || period < 1.0 {
+        return missed;
+    }
+    let mut sorted = [0u64; MAX_ARRIVALS];
+    let n = latest_sorted(arrivals_ns, &mut sorted);
+    let Some((&first, rest)) = sorted[..n].split_first() else {
+        return missed;
+    };
+    let mut last = first;
+    for &t in rest {
+        let x = t.saturating_sub(last) as f64;
+        if x < 0.5 * period {
+            continue;
+        }
+        let k = (x / period).round();
+        if k <= MAX_MULTIPLE {
+            let k = k as u64;
+            missed.extend((1..k).map(|j| last + (x * j as f64 / k as f64) as u64));
+        }
+        last = t;
+    }
+    missed
+}
+
 /// One candidate period and what it explains.
 #[derive(Clone, Copy, Debug)]
 struct Fit {
@@ -474,6 +508,20 @@ fn bowley(sorted: &[f64], period: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn missed_beats_sit_where_the_period_predicts_them() {
+        let s = |x: f64| (x * 1e9) as u64;
+        // Beats every 300 s; the third and the sixth and seventh skipped;
+        // an extra query; a long gap (the host asleep).
+        let arrivals = [0.0, 300.0, 900.0, 1200.0, 1250.0, 1500.0, 2400.0, 9000.0];
+        let arrivals: Vec<u64> = arrivals.iter().map(|&t| s(1000.0 + t)).collect();
+        let missed = missed_beats(&arrivals, 300.0);
+        assert_eq!(missed, [s(1600.0), s(2800.0), s(3100.0)]);
+        assert!(missed_beats(&arrivals, 0.0).is_empty());
+        assert!(missed_beats(&[], 300.0).is_empty());
+    }
+
     use super::*;
 
     /// splitmix64: a tiny deterministic PRNG for test data.

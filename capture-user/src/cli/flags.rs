@@ -330,6 +330,11 @@ pub struct ReportOptions {
     /// CSV, one line per (host, name): score,src,name,count,...
     #[arg(long)]
     pub csv: bool,
+    /// Also write the findings as one self-contained HTML page to FILE
+    /// (the capture summary, how often names were asked, the findings,
+    /// their timelines and hosts; it loads nothing from the network).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["view", "sort"])]
+    pub html: Option<PathBuf>,
 }
 
 impl ReportOptions {
@@ -353,6 +358,12 @@ impl ReportOptions {
             host: self.host,
             min_score: self.min_score,
             per_domain: self.per_domain,
+            histogram: self.html.is_some(),
+            timelines: if self.html.is_some() {
+                super::html::TIMELINES
+            } else {
+                0
+            },
         }
     }
 
@@ -576,6 +587,19 @@ mod tests {
             panic!("parses");
         };
         assert_eq!(eve.files.len(), 2);
+        assert!(
+            Cli::try_parse_from(["dnsrare", "pcap", "a.pcap", "--html", "x", "--by", "name"])
+                .is_err(),
+            "the page is of findings"
+        );
+        let Ok(Cli {
+            command: Command::Pcap(pcap),
+        }) = Cli::try_parse_from(["dnsrare", "pcap", "a.pcap", "--html", "out.html"])
+        else {
+            panic!("parses");
+        };
+        let q = pcap.options.query();
+        assert!(q.histogram && q.timelines > 0 && q.view == View::Finding);
         assert_eq!(eve.options.query().view, View::Host);
         assert!(eve.options.csv);
         let metrics = |args: &[&str]| match Cli::try_parse_from(

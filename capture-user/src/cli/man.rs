@@ -59,6 +59,8 @@ mod tests {
                 "dnsrare.1",
             ]
         );
+        let pcap = std::fs::read_to_string(dir.path().join("dnsrare-pcap.1")).expect("read");
+        assert!(pcap.contains("\\-\\-html"), "{pcap}");
         let run = std::fs::read_to_string(dir.path().join("dnsrare-run.1")).expect("read");
         assert!(run.contains("\\-\\-iface"), "{run}");
         assert!(
