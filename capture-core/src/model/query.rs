@@ -13,7 +13,7 @@ pub enum View {
     Finding,
     /// Names, most suspicious first.
     Name,
-    /// Hosts, ranked by how suspicious their names are.
+    /// Hosts, ranked by how suspicious their findings are.
     Host,
     /// Registered domains, with exploded-subdomain counts.
     Domain,

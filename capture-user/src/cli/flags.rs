@@ -297,7 +297,7 @@ pub struct ReportOptions {
     #[arg(long, default_value_t = 50)]
     pub top: usize,
     /// Rows are findings (behaviours of hosts), names, hosts (ranked by
-    /// their names) or registered domains.
+    /// their findings) or registered domains.
     #[arg(long = "by", value_enum, default_value_t = ViewArg::Finding)]
     pub view: ViewArg,
     /// Name rows by suspicion score, or least queried first (the plain
@@ -384,7 +384,7 @@ pub enum ViewArg {
     Finding,
     /// Names, most suspicious first.
     Name,
-    /// Hosts, ranked by how suspicious their names are.
+    /// Hosts, ranked by how suspicious their findings are.
     Host,
     /// Registered domains, with exploded-subdomain counts.
     Domain,
