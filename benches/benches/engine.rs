@@ -104,6 +104,25 @@ fn report_latency(c: &mut Criterion) {
         });
     });
 
+    // What `dnsrare report` asks for its table: findings without the name
+    // rows beside them.
+    let table_query = ReportQuery {
+        name_rows: false,
+        ..ReportQuery::default()
+    };
+    group.bench_function("idle_findings_table", |b| {
+        b.iter(|| {
+            query::report(
+                &querier,
+                CaptureSummary::default(),
+                &table_query,
+                Default::default(),
+                &Default::default(),
+            )
+            .expect("report")
+        });
+    });
+
     // The same while a producer keeps pushing a realistic mix.
     let stop = Arc::new(AtomicBool::new(false));
     let producer = {

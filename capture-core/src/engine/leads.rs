@@ -12,7 +12,7 @@ use super::{
     view::{ScoreContext, signals},
 };
 use crate::{
-    model::{host::HostAddr, query::ReportQuery},
+    model::{host::HostAddr, query::ReportQuery, report::FINDING_NAMES},
     score::{
         class::NameClass,
         combine::{self, marks},
@@ -25,9 +25,13 @@ const LEAD_HOSTS: u32 = 2;
 /// Names kept per domain lead.
 const DOMAIN_SAMPLE: usize = 12;
 /// Name leads kept per host and kind (random NXDOMAIN, other NXDOMAIN,
-/// the rest), best first; beacons and public-IP lookups are all kept. A
-/// flood of rare names costs counts, not strings.
-const LEAD_CAP: usize = 64;
+/// the rest), best first: as many as a finding lists. Beacons and
+/// public-IP lookups are all kept. A flood of rare names costs counts, not
+/// strings.
+const LEAD_CAP: usize = FINDING_NAMES;
+/// Of those, per host and kind, the ones explained (a rare-names finding
+/// words its best three); every beacon is explained.
+const EXPLAINED: usize = 3;
 
 /// This shard's leads for `q` (its time and host filters).
 pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
@@ -151,7 +155,8 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
     }
     // Strings only for the leads kept: every beacon and public-IP lookup,
     // and per host the best LEAD_CAP of its random NXDOMAIN names, of its
-    // other NXDOMAIN names and of the rest; the tallies count them all.
+    // other NXDOMAIN names and of the rest (explanations for the best
+    // EXPLAINED of each); the tallies count them all.
     for (host, mut list) in pending {
         list.sort_by(|a, b| {
             b.soft_bits
@@ -168,13 +173,14 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
             } else {
                 2
             };
+            let explain = p.beacon_bits > 0.0 || kept[bucket] < EXPLAINED;
             if p.beacon_bits == 0.0 && !p.ip_lookup {
                 if kept[bucket] >= LEAD_CAP {
                     continue;
                 }
                 kept[bucket] += 1;
             }
-            out.names.push(name_lead(state, ctx, host, &p));
+            out.names.push(name_lead(state, ctx, host, &p, explain));
         }
     }
     out.tallies = tallies.into_values().collect();
@@ -200,14 +206,26 @@ struct Pending {
     last_seen: u64,
 }
 
-/// The lead of `p` with its name, domain and explanation.
-fn name_lead(state: &ShardState, ctx: &ScoreContext, host: HostAddr, p: &Pending) -> NameLead {
+/// The lead of `p` with its name, domain and, with `explain`, its
+/// explanation.
+fn name_lead(
+    state: &ShardState,
+    ctx: &ScoreContext,
+    host: HostAddr,
+    p: &Pending,
+    explain: bool,
+) -> NameLead {
     let e = state.name(p.name);
     let is_beacon = p.beacon_bits > 0.0;
-    let (mut exact, _) = signals(state, p.name, ctx, is_beacon);
-    if !is_beacon {
-        exact.beacon_bits = 0.0;
-    }
+    let detail = if explain {
+        let (mut exact, _) = signals(state, p.name, ctx, is_beacon);
+        if !is_beacon {
+            exact.beacon_bits = 0.0;
+        }
+        combine::explanation(&combine::evaluate(&exact, &ctx.base, true).parts)
+    } else {
+        String::new()
+    };
     NameLead {
         host,
         name: state.name_text(p.name).to_owned(),
@@ -219,7 +237,7 @@ fn name_lead(state: &ShardState, ctx: &ScoreContext, host: HostAddr, p: &Pending
         ip_lookup: p.ip_lookup,
         first_seen: p.first_seen,
         last_seen: p.last_seen,
-        detail: combine::explanation(&combine::evaluate(&exact, &ctx.base, true).parts),
+        detail,
     }
 }
 

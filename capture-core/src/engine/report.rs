@@ -120,7 +120,9 @@ pub fn report(
             if !lists.allow.is_empty() {
                 report.allow_hidden.findings = hidden_findings(querier, &unlisted, query, lists)?;
             }
-            names(&mut report)?;
+            if query.name_rows {
+                names(&mut report)?;
+            }
             if query.timelines > 0 {
                 report.timelines = timelines(querier, &report.findings, query.timelines)?;
                 let mut hosts = querier.host_rows(

@@ -65,6 +65,15 @@ pub struct ReportQuery {
     /// rows of the findings' hosts (the HTML report draws and lists them).
     #[serde(default)]
     pub timelines: usize,
+    /// In the findings view: also the name rows beside the findings (what
+    /// JSON and CSV carry; the findings table does not print them, and
+    /// they cost a pass over every name).
+    #[serde(default = "default_name_rows")]
+    pub name_rows: bool,
+}
+
+fn default_name_rows() -> bool {
+    true
 }
 
 /// Most timelines a report carries.
@@ -86,6 +95,7 @@ impl Default for ReportQuery {
             per_domain: default_per_domain(),
             histogram: false,
             timelines: 0,
+            name_rows: default_name_rows(),
         }
     }
 }

@@ -364,6 +364,8 @@ impl ReportOptions {
             } else {
                 0
             },
+            // The findings table prints findings only.
+            name_rows: self.json || self.csv,
         }
     }
 
