@@ -120,7 +120,8 @@ pub fn report(
             if !lists.allow.is_empty() {
                 report.allow_hidden.findings = hidden_findings(querier, &unlisted, query, lists)?;
             }
-            if query.name_rows {
+            // The lists' counts of names come from the name rows.
+            if query.name_rows || !lists.is_empty() {
                 names(&mut report)?;
             }
             if query.timelines > 0 {
