@@ -1869,25 +1869,4 @@ mod tests {
             all(&s);
         }
     }
-
-    /// Developer aid, not a unit test: classify every name in a file (one
-    /// name per line, or `source<TAB>name`) and print the benign ones.
-    /// `BENIGN_NAMES_FILE=/tmp/names.tsv cargo test -- --ignored --nocapture`
-    #[test]
-    #[ignore]
-    fn scan_names_file() {
-        let Ok(path) = std::env::var("BENIGN_NAMES_FILE") else {
-            return;
-        };
-        let text = std::fs::read_to_string(path).expect("read names file");
-        for line in text.lines() {
-            let (src, name) = line.rsplit_once('\t').unwrap_or(("", line));
-            let class = match classify(name) {
-                Some(c) => format!("{c:?}"),
-                None if is_chrome_probe_shape(name) => "ChromeProbeShape".to_string(),
-                None => continue,
-            };
-            println!("{src}\t{name}\t{class}");
-        }
-    }
 }
