@@ -85,7 +85,7 @@ pub fn report(
     let mut report = Report {
         capture,
         names: overview.sizes.iter().map(|s| s.names).sum(),
-        network_hosts: context.network_hosts,
+        network_hosts: context.base.hosts,
         view: query.view,
         sort: query.sort,
         rows: Vec::new(),

@@ -42,9 +42,8 @@ const ROW_HOSTS: usize = 10;
 /// names are scored.
 #[derive(Clone, Debug, Default)]
 pub struct ScoreContext {
-    /// Distinct hosts on the network.
-    pub network_hosts: u64,
-    /// How common each property is on this network.
+    /// How common each property is on this network (`base.hosts` is the
+    /// number of hosts on it).
     pub base: BaseRates,
     /// Per host, distinct random-looking names it asked that got NXDOMAIN,
     /// all shards (hosts without any are left out).
@@ -192,7 +191,6 @@ impl ScoreContext {
         base.ddns_hosts = ddns.len() as u64;
         base.ip_lookup_hosts = ip_lookup.len() as u64;
         Self {
-            network_hosts: base.hosts,
             base,
             host_random_nx,
             report_lists: std::sync::Arc::default(),
@@ -546,7 +544,7 @@ pub fn row(state: &ShardState, i: u32, ctx: &ScoreContext) -> Row {
         score: scored.score,
         queries: e.queries,
         distinct_hosts: u64::from(e.hosts),
-        network_hosts: ctx.network_hosts,
+        network_hosts: ctx.base.hosts,
         untracked_queries: u64::from(e.untracked),
         first_seen_ns: e.first_seen,
         last_seen_ns: e.last_seen,
