@@ -392,14 +392,12 @@ pub fn evaluate(s: &NameSignals<'_>, base: &BaseRates, explain: bool) -> Scored 
         s.domain_names >= SPREAD_NAMES && u64::from(s.domain_hosts) >= (base.hosts / 30).max(5);
     let tunnel_domain = s.domain_names >= TUNNEL_NAMES && s.domain_hosts <= 2;
 
-    if !ordinary {
-        p.note(Signal::KnownClass, || s.class.describe().to_owned());
-    }
     // Soft hints: each weighed by its share in this network. Rarity is the
     // registered domain's when few hosts ask anything under it (a rare
-    // name under a popular domain says little).
+    // name under a popular domain says little); for a known structure it
+    // says nothing either.
     if !ordinary {
-        // Known structure: its rarity says nothing either.
+        p.note(Signal::KnownClass, || s.class.describe().to_owned());
     } else if u64::from(s.domain_hosts) <= FEW_HOSTS && s.domain_hosts > 0 {
         let alike = if s.domain_hosts == 1 {
             base.one_host_domain_names
