@@ -112,7 +112,8 @@ pub const MAX_STREAM_MESSAGES: usize = 4;
 pub const MAX_STREAM_OFFSET: usize = 16 * 1024;
 /// Name of the ring-buffer map in the eBPF object.
 pub const EVENTS_MAP: &str = "EVENTS";
-/// Name of the per-CPU counter map in the eBPF object (one [`StatCounters`]).
+/// Name of the per-CPU counter map in the eBPF object ([`STATS_ENTRIES`]
+/// [`StatCounters`], one per direction).
 pub const STATS_MAP: &str = "STATS";
 /// Name of the read-only global that selects mirror mode: 0 (gateway mode,
 /// every packet gets XDP_PASS) or 1 (mirror mode, every packet gets XDP_DROP
@@ -206,10 +207,100 @@ pub struct DnsEvent {
     pub rcode: u8,
     /// [`TRANSPORT_UDP`] or [`TRANSPORT_TCP`].
     pub transport: u8,
-    /// Padding, always zero.
-    pub _pad: [u8; 2],
+    /// Header flag bits of the message: [`FLAG_TRUNCATED`] and friends.
+    pub flags: u8,
+    /// Where the packet was seen: [`DIRECTION_INGRESS`] (the XDP program,
+    /// and every offline packet) or [`DIRECTION_EGRESS`] (the TC program, a
+    /// packet the gateway itself sent).
+    pub direction: u8,
     /// The QNAME in wire form; bytes past `name_len` are unspecified.
     pub name: [u8; MAX_NAME_LEN + 1],
+}
+
+/// [`DnsEvent::flags`]: the TC bit, the message was truncated by its sender.
+pub const FLAG_TRUNCATED: u8 = 1 << 0;
+/// [`DnsEvent::flags`]: the AA bit, an authoritative answer.
+pub const FLAG_AUTHORITATIVE: u8 = 1 << 1;
+/// [`DnsEvent::flags`]: the RA bit, recursion available.
+pub const FLAG_RECURSION_AVAILABLE: u8 = 1 << 2;
+
+/// The [`DnsEvent::flags`] bits of a DNS header's flags word.
+pub const fn header_flags(flags: u16) -> u8 {
+    let mut out = 0;
+    if flags & 0x0200 != 0 {
+        out |= FLAG_TRUNCATED;
+    }
+    if flags & 0x0400 != 0 {
+        out |= FLAG_AUTHORITATIVE;
+    }
+    if flags & 0x0080 != 0 {
+        out |= FLAG_RECURSION_AVAILABLE;
+    }
+    out
+}
+
+/// [`DnsEvent::direction`]: seen arriving on an interface (XDP), or read
+/// from a capture file.
+pub const DIRECTION_INGRESS: u8 = 0;
+/// [`DnsEvent::direction`]: seen leaving an interface (TC egress), sent by
+/// the gateway itself. Packets the gateway forwards are counted where they
+/// arrive, not again where they leave.
+pub const DIRECTION_EGRESS: u8 = 1;
+
+/// Bytes of a response's message after its first question that a
+/// [`DnsResponseEvent`] carries: the answer section and whatever follows,
+/// cut at this size (a classic 512-byte UDP answer always fits).
+pub const ANSWER_BYTES: usize = 512;
+
+/// A DNS response as the kernel programs write it into the ring: the event
+/// of its first question, then the raw bytes after the question, for
+/// userspace to parse the answer section (CNAME chains, addresses, TTLs).
+/// Queries are written as a bare [`DnsEvent`]; the drain tells the two apart
+/// by the record's length.
+///
+/// Compression pointers in `answers` are offsets from the start of the DNS
+/// message; the message's first `12 + name_len + 4` bytes are the header and
+/// the question, whose name is in `event.name`, so userspace can rebuild the
+/// prefix every valid pointer can reach (pointers into the header are
+/// invalid).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DnsResponseEvent {
+    /// The response's header fields and first question.
+    pub event: DnsEvent,
+    /// Bytes copied into `answers`: the rest of the message after the
+    /// question, up to the end of the packet (or of the message in a TCP
+    /// stream), at most [`ANSWER_BYTES`].
+    pub answers_len: u16,
+    /// 1 when the message went on past the copied bytes.
+    pub answers_cut: u8,
+    /// Padding, always zero.
+    pub _pad: [u8; 5],
+    /// The copied bytes; bytes past `answers_len` are unspecified.
+    pub answers: [u8; ANSWER_BYTES],
+}
+
+impl DnsResponseEvent {
+    /// An all-zero response event, to be filled in.
+    pub const fn zeroed() -> Self {
+        Self {
+            event: DnsEvent::zeroed(),
+            answers_len: 0,
+            answers_cut: 0,
+            _pad: [0; 5],
+            answers: [0; ANSWER_BYTES],
+        }
+    }
+
+    /// The copied bytes after the question (clamped to the buffer).
+    pub fn answer_bytes(&self) -> &[u8] {
+        let len = if (self.answers_len as usize) < ANSWER_BYTES {
+            self.answers_len as usize
+        } else {
+            ANSWER_BYTES
+        };
+        &self.answers[..len]
+    }
 }
 
 impl DnsEvent {
@@ -231,7 +322,8 @@ impl DnsEvent {
             kind: 0,
             rcode: 0,
             transport: 0,
-            _pad: [0; 2],
+            flags: 0,
+            direction: 0,
             name: [0; MAX_NAME_LEN + 1],
         }
     }
@@ -263,16 +355,22 @@ pub enum ParseError {
     CompressionPointer = 3,
     /// Anything else: a query without a question, a bogus TCP length.
     Other = 4,
+    /// A response's answer section that cannot be read: a record cut off,
+    /// a bad name, a pointer loop, more records announced than present.
+    /// Counted by userspace, which parses answers; the response itself is
+    /// still counted.
+    Answer = 5,
 }
 
 impl ParseError {
     /// Every reason, in counter order.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Truncated,
         Self::BadLabel,
         Self::NameTooLong,
         Self::CompressionPointer,
         Self::Other,
+        Self::Answer,
     ];
 
     /// Short stable name, used in reports and JSON.
@@ -283,6 +381,7 @@ impl ParseError {
             Self::NameTooLong => "name_too_long",
             Self::CompressionPointer => "compression_pointer",
             Self::Other => "other",
+            Self::Answer => "bad_answer",
         }
     }
 
@@ -294,6 +393,7 @@ impl ParseError {
             Self::NameTooLong => Stat::ParseNameTooLong,
             Self::CompressionPointer => Stat::ParsePointer,
             Self::Other => Stat::ParseOther,
+            Self::Answer => Stat::ParseAnswer,
         }
     }
 }
@@ -323,10 +423,22 @@ pub enum Stat {
     ParsePointer = 8,
     /// Parse error: [`ParseError::Other`].
     ParseOther = 9,
+    /// Parse error: [`ParseError::Answer`] (userspace only; the kernel
+    /// programs copy answers without reading them).
+    ParseAnswer = 10,
 }
 
-/// Number of counters in [`STATS_MAP`].
-pub const STAT_COUNT: u32 = 10;
+/// Number of counters in one [`StatCounters`].
+pub const STAT_COUNT: u32 = 11;
+
+/// Index in [`STATS_MAP`] of the XDP (ingress) program's counters.
+pub const STATS_INGRESS: u32 = 0;
+/// Index in [`STATS_MAP`] of the TC egress program's counters.
+pub const STATS_EGRESS: u32 = 1;
+/// Entries of [`STATS_MAP`]: one [`StatCounters`] per direction.
+pub const STATS_ENTRIES: u32 = 2;
+/// Name of the TC egress program in the eBPF object.
+pub const EGRESS_PROGRAM_NAME: &str = "dnsrare_egress";
 
 /// The per-CPU value of [`STATS_MAP`] (one entry): every counter, so one
 /// lookup reaches all of them (a non-DNS packet costs a single lookup) and
@@ -344,9 +456,13 @@ mod pod {
     // and has no implicit padding (checked by the size assertion below), so
     // every bit pattern is a valid value.
     unsafe impl aya::Pod for super::DnsEvent {}
+    // SAFETY: as above: `repr(C)`, integers and byte arrays, no padding
+    // (size assertion below).
+    unsafe impl aya::Pod for super::DnsResponseEvent {}
     // SAFETY: as above: `repr(C)`, only `u64`s, no padding.
     unsafe impl aya::Pod for super::StatCounters {}
 }
 
 const _: () = assert!(core::mem::size_of::<DnsEvent>() == 320);
+const _: () = assert!(core::mem::size_of::<DnsResponseEvent>() == 320 + 8 + ANSWER_BYTES);
 const _: () = assert!(core::mem::size_of::<StatCounters>() == 8 * STAT_COUNT as usize);

@@ -11,8 +11,8 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use capture_common::{
-    DNS_HEADER_LEN, DNS_PORT, DnsEvent, EventKind, MAX_LABEL_LEN, MAX_LABELS, MAX_NAME_LEN,
-    ParseError, Stat,
+    DIRECTION_INGRESS, DNS_HEADER_LEN, DNS_PORT, DnsEvent, EventKind, MAX_LABEL_LEN, MAX_LABELS,
+    MAX_NAME_LEN, ParseError, Stat, header_flags,
 };
 
 use crate::frame_parser::{Datagram, be16_at, byte_at};
@@ -222,7 +222,8 @@ pub unsafe fn fill(ctx: &XdpContext, found: &Found, event: *mut DnsEvent) -> boo
         (*event).kind = found.kind as u8;
         (*event).rcode = (found.flags & 0x0f) as u8;
         (*event).transport = d.transport;
-        (*event)._pad = [0; 2];
+        (*event).flags = header_flags(found.flags);
+        (*event).direction = DIRECTION_INGRESS;
     }
     let len = found.name_len as i64;
     if !check_bounds_signed(len, 1, MAX_NAME_LEN as i64) {

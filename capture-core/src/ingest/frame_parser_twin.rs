@@ -11,7 +11,7 @@
 use capture_common::{
     DNS_HEADER_LEN, DNS_PORT, DnsEvent, EventKind, FAMILY_IPV4, FAMILY_IPV6, MAX_HEADER_OFFSET,
     MAX_IPV6_EXT, MAX_LABEL_LEN, MAX_LABELS, MAX_NAME_LEN, MAX_STREAM_MESSAGES, MAX_STREAM_OFFSET,
-    MAX_VLAN_TAGS, ParseError, TRANSPORT_TCP, TRANSPORT_UDP,
+    MAX_VLAN_TAGS, ParseError, TRANSPORT_TCP, TRANSPORT_UDP, header_flags,
     wire::{
         ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IPV4, ETH_P_IPV6, IPPROTO_TCP, IPPROTO_UDP,
         IPV4_MIN_HLEN, IPV6_DSTOPTS, IPV6_FRAGMENT, IPV6_HLEN, IPV6_HOPOPTS, IPV6_ROUTING,
@@ -395,6 +395,7 @@ fn event(p: &Bytes<'_>, d: &Datagram, f: &Found, time_ns: u64) -> Option<DnsEven
     e.kind = f.kind as u8;
     e.rcode = (f.flags & 0x0f) as u8;
     e.transport = d.transport;
+    e.flags = header_flags(f.flags);
     e.name[..f.name_len].copy_from_slice(p.0.get(f.name_offset..f.name_offset + f.name_len)?);
     Some(e)
 }

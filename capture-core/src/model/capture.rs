@@ -18,6 +18,9 @@ pub struct ParseErrorCounts {
     pub compression_pointer: u64,
     /// Other defects (no question, bogus TCP length).
     pub other: u64,
+    /// A response's answer section that cannot be read (the response
+    /// itself is counted).
+    pub bad_answer: u64,
 }
 
 impl ParseErrorCounts {
@@ -29,8 +32,9 @@ impl ParseErrorCounts {
             name_too_long,
             compression_pointer,
             other,
+            bad_answer,
         } = self;
-        truncated + bad_label + name_too_long + compression_pointer + other
+        truncated + bad_label + name_too_long + compression_pointer + other + bad_answer
     }
 
     /// The count for `reason`.
@@ -41,6 +45,7 @@ impl ParseErrorCounts {
             ParseError::NameTooLong => self.name_too_long,
             ParseError::CompressionPointer => self.compression_pointer,
             ParseError::Other => self.other,
+            ParseError::Answer => self.bad_answer,
         }
     }
 
@@ -52,6 +57,7 @@ impl ParseErrorCounts {
             ParseError::NameTooLong => &mut self.name_too_long,
             ParseError::CompressionPointer => &mut self.compression_pointer,
             ParseError::Other => &mut self.other,
+            ParseError::Answer => &mut self.bad_answer,
         }
     }
 
@@ -126,6 +132,7 @@ impl CaptureCounters {
                 name_too_long: at(Stat::ParseNameTooLong),
                 compression_pointer: at(Stat::ParsePointer),
                 other: at(Stat::ParseOther),
+                bad_answer: at(Stat::ParseAnswer),
             },
         }
     }
