@@ -15,7 +15,7 @@ use dnsrare_core::{
         snapshot::{self, FORMAT_VERSION, Snapshot},
     },
     ingest::{
-        observation::Observation,
+        observation::{Answered, Observation},
         pcap::{FileTotals, read_frames},
     },
     model::{
@@ -97,6 +97,8 @@ fn use_snapshot(s: Snapshot) {
                 kind,
                 qtype: 1,
                 rcode: 3,
+                answers: Answered::Unknown,
+                upstream: false,
             });
         }
     }

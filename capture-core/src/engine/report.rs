@@ -238,7 +238,7 @@ mod tests {
     use super::*;
     use crate::{
         engine::{Engine, EngineConfig},
-        ingest::observation::Observation,
+        ingest::observation::{Answered, Observation},
         model::{host::HostAddr, report::Finding},
         score::{
             lists::Lists,
@@ -280,6 +280,8 @@ mod tests {
                 kind,
                 qtype: 1,
                 rcode,
+                answers: Answered::Unknown,
+                upstream: false,
             })
             .unwrap();
         };
@@ -458,6 +460,8 @@ mod tests {
                 kind: EventKind::Query,
                 qtype: 1,
                 rcode: 0,
+                answers: Answered::Unknown,
+                upstream: false,
             })
             .expect("engine running");
         };
