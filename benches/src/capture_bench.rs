@@ -39,6 +39,10 @@ use traffic::{
 pub const PASS_PROGRAM: &str = "dnsrare_pass";
 /// Name of the capture program.
 pub const MAIN_PROGRAM: &str = capture_common::PROGRAM_NAME;
+/// Name of the trivial classifier in the object (lets every packet go on).
+pub const TC_PASS_PROGRAM: &str = "dnsrare_tc_pass";
+/// Name of the egress classifier.
+pub const EGRESS_PROGRAM: &str = capture_common::EGRESS_PROGRAM_NAME;
 
 /// Prints `value` as one JSON line on stdout, with `"bench": bench` added.
 pub fn emit(bench: &str, mut value: serde_json::Value) {
@@ -68,6 +72,29 @@ pub fn query_frame(name: &str) -> Vec<u8> {
         dns::query(0x1234, name, dns::QTYPE_A),
     )
     .bytes()
+}
+
+/// An IPv4 UDP response from the resolver for `www.shop.example` (type A):
+/// a CNAME into a CDN name and two addresses, as a resolver answers a
+/// CDN-hosted name (89 bytes after the question, all copied).
+pub fn response_frame() -> Vec<u8> {
+    let answers = [
+        dns::Rdata::Cname("d1a2b3c4.cloudfront.example".into()),
+        dns::Rdata::A(Ipv4Addr::new(192, 0, 2, 1)),
+        dns::Rdata::A(Ipv4Addr::new(192, 0, 2, 2)),
+    ];
+    let reply = dns::Reply {
+        id: 0x1234,
+        name: "www.shop.example",
+        qtype: dns::QTYPE_A,
+        rcode: dns::RCODE_NOERROR,
+        ttl: 60,
+        answers: &answers,
+        soa_labels: 0,
+        edns: Some(1232),
+        truncated: false,
+    };
+    Frame::udp(resolver(53), client(), reply.bytes()).bytes()
 }
 
 /// A name of exactly `len` characters in text form: 60-character labels
@@ -267,6 +294,7 @@ impl CapturePath {
         let mut capture = Capture::load(LoadOptions {
             mode: Mode::Mirror,
             ring_bytes,
+            egress: true,
         })?;
         if let Some(iface) = attach_to {
             capture.attach(iface)?;

@@ -107,6 +107,48 @@ pub fn render(stats: &StatsReply, now_ns: u64) -> String {
             c.parse_errors_by_reason.get(reason),
         );
     }
+    o.one(
+        "dnsrare_upstream_queries_total",
+        "counter",
+        "Queries the gateway itself sent upstream (its resolver's forwards), seen by the egress program.",
+        c.upstream_queries,
+    );
+    if let Some(d) = &c.directions {
+        type Count = fn(&crate::model::capture::CaptureCounters) -> u64;
+        let by_direction: [(&str, &str, Count); 5] = [
+            (
+                "dnsrare_direction_packets_total",
+                "Packets each program saw (the totals above add both).",
+                |n| n.packets,
+            ),
+            (
+                "dnsrare_direction_queries_total",
+                "DNS queries captured, by direction.",
+                |n| n.queries,
+            ),
+            (
+                "dnsrare_direction_responses_total",
+                "DNS responses captured, by direction.",
+                |n| n.responses,
+            ),
+            (
+                "dnsrare_direction_lost_events_total",
+                "Events lost because the ring buffer was full, by direction.",
+                |n| n.lost,
+            ),
+            (
+                "dnsrare_direction_ignored_packets_total",
+                "Packets that were not DNS (at egress: also packets the gateway forwards), by direction.",
+                |n| n.ignored,
+            ),
+        ];
+        for (name, help, count) in by_direction {
+            o.family(name, "counter", help);
+            for (direction, n) in [("ingress", &d.ingress), ("egress", &d.egress)] {
+                o.sample(name, &[("direction", direction)], count(n));
+            }
+        }
+    }
     o.family(
         "dnsrare_interface_info",
         "gauge",
@@ -128,6 +170,14 @@ pub fn render(stats: &StatsReply, now_ns: u64) -> String {
             "dnsrare_program_instructions",
             "gauge",
             "Instructions of the loaded XDP program.",
+            insns,
+        );
+    }
+    if let Some(insns) = stats.egress_program.and_then(|p| p.instructions) {
+        o.one(
+            "dnsrare_egress_program_instructions",
+            "gauge",
+            "Instructions of the loaded TC egress program.",
             insns,
         );
     }
@@ -274,7 +324,7 @@ pub fn render(stats: &StatsReply, now_ns: u64) -> String {
 mod tests {
     use super::*;
     use crate::model::{
-        capture::{CaptureSummary, ParseErrorCounts},
+        capture::{CaptureCounters, CaptureSummary, DirectionCounters, ParseErrorCounts},
         status::{ReportTimings, ShardSize, SnapshotStatus},
     };
 
@@ -289,7 +339,18 @@ mod tests {
                     ..ParseErrorCounts::default()
                 },
                 ..CaptureSummary::default()
-            },
+            }
+            .with_directions(DirectionCounters {
+                ingress: CaptureCounters {
+                    packets: 6,
+                    ..CaptureCounters::default()
+                },
+                egress: CaptureCounters {
+                    packets: 4,
+                    queries: 1,
+                    ..CaptureCounters::default()
+                },
+            }),
             shards: vec![
                 ShardSize {
                     names: 3,
@@ -303,6 +364,7 @@ mod tests {
             ],
             interfaces: vec!["veth0 (Driver)".into(), "odd\"name".into()],
             program: Default::default(),
+            egress_program: None,
             snapshot: SnapshotStatus {
                 written_ns: 1_000_000_000_000,
                 duration_ms: 250,
@@ -322,6 +384,10 @@ mod tests {
             "dnsrare_queries_total 7",
             "dnsrare_parse_errors_total{reason=\"bad_label\"} 2",
             "dnsrare_parse_errors_total{reason=\"truncated\"} 0",
+            "dnsrare_upstream_queries_total 1",
+            "# TYPE dnsrare_direction_packets_total counter",
+            "dnsrare_direction_packets_total{direction=\"ingress\"} 6",
+            "dnsrare_direction_packets_total{direction=\"egress\"} 4",
             "dnsrare_interface_info{interface=\"veth0\",mode=\"Driver\"} 1",
             "dnsrare_interface_info{interface=\"odd\\\"name\",mode=\"\"} 1",
             "dnsrare_engine_names{shard=\"0\"} 3",

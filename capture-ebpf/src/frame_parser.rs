@@ -1,5 +1,6 @@
 //! Bounds-checked packet reads and the walk from Ethernet to the UDP or TCP
-//! payload.
+//! payload, for both programs: the XDP program and the TC egress
+//! classifier see the same Ethernet frame through [`Packet`].
 //!
 //! Every read compares its end against `data_end` before touching the packet,
 //! as the verifier requires. The computed end goes through
@@ -9,16 +10,101 @@
 
 use core::hint::black_box;
 
-use aya_ebpf::programs::XdpContext;
+use aya_ebpf::{
+    EbpfContext,
+    helpers::generated::{bpf_skb_load_bytes, bpf_xdp_load_bytes},
+    programs::{TcContext, XdpContext},
+};
 use capture_common::{
-    DNS_PORT, FAMILY_IPV4, FAMILY_IPV6, MAX_HEADER_OFFSET, MAX_IPV6_EXT, MAX_VLAN_TAGS,
-    TRANSPORT_TCP, TRANSPORT_UDP,
+    DIRECTION_EGRESS, DIRECTION_INGRESS, DNS_PORT, FAMILY_IPV4, FAMILY_IPV6, MAX_HEADER_OFFSET,
+    MAX_IPV6_EXT, MAX_VLAN_TAGS, STATS_EGRESS, STATS_INGRESS, TRANSPORT_TCP, TRANSPORT_UDP,
     wire::{
         ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IPV4, ETH_P_IPV6, IPPROTO_TCP, IPPROTO_UDP,
         IPV4_MIN_HLEN, IPV6_DSTOPTS, IPV6_FRAGMENT, IPV6_HLEN, IPV6_HOPOPTS, IPV6_ROUTING,
         TCP_MIN_HLEN, UDP_HLEN, VLAN_HLEN,
     },
 };
+
+/// A packet as one of the programs sees it: its directly accessible bytes
+/// (`data..data_end`, starting at the Ethernet header), a helper that
+/// copies bytes out of it, and where its counts and events go.
+pub trait Packet: EbpfContext {
+    /// [`capture_common::DnsEvent::direction`] of its events.
+    const DIRECTION: u8;
+    /// Index of its counters in the `STATS` map.
+    const STATS_INDEX: u32;
+
+    /// Address of the first byte of the frame.
+    fn data(&self) -> usize;
+
+    /// Address one past the last directly readable byte.
+    fn data_end(&self) -> usize;
+
+    /// The interface the packet arrived on (XDP) or leaves by (TC).
+    fn ifindex(&self) -> u32;
+
+    /// Copies `len` packet bytes at `offset` to `dst` with the program
+    /// type's helper (which checks the range itself); true on success.
+    ///
+    /// # Safety
+    /// `dst` must be valid for `len` bytes of writes.
+    unsafe fn load_bytes(&self, offset: usize, dst: *mut u8, len: u32) -> bool;
+}
+
+impl Packet for XdpContext {
+    const DIRECTION: u8 = DIRECTION_INGRESS;
+    const STATS_INDEX: u32 = STATS_INGRESS;
+
+    #[inline(always)]
+    fn data(&self) -> usize {
+        XdpContext::data(self)
+    }
+
+    #[inline(always)]
+    fn data_end(&self) -> usize {
+        XdpContext::data_end(self)
+    }
+
+    #[inline(always)]
+    fn ifindex(&self) -> u32 {
+        self.ingress_ifindex() as u32
+    }
+
+    #[inline(always)]
+    unsafe fn load_bytes(&self, offset: usize, dst: *mut u8, len: u32) -> bool {
+        // SAFETY: the caller guarantees `dst`; the helper bounds the read.
+        unsafe { bpf_xdp_load_bytes(self.ctx, offset as u32, dst.cast(), len) == 0 }
+    }
+}
+
+impl Packet for TcContext {
+    const DIRECTION: u8 = DIRECTION_EGRESS;
+    const STATS_INDEX: u32 = STATS_EGRESS;
+
+    #[inline(always)]
+    fn data(&self) -> usize {
+        TcContext::data(self)
+    }
+
+    #[inline(always)]
+    fn data_end(&self) -> usize {
+        TcContext::data_end(self)
+    }
+
+    #[inline(always)]
+    fn ifindex(&self) -> u32 {
+        // SAFETY: the context pointer the kernel handed the program; a
+        // plain field read the verifier rewrites into `skb->dev->ifindex`.
+        unsafe { (*self.skb.skb).ifindex }
+    }
+
+    #[inline(always)]
+    unsafe fn load_bytes(&self, offset: usize, dst: *mut u8, len: u32) -> bool {
+        // SAFETY: the caller guarantees `dst`; the helper bounds the read
+        // (and reads paged data too).
+        unsafe { bpf_skb_load_bytes(self.as_ptr(), offset as u32, dst.cast(), len) == 0 }
+    }
+}
 
 /// Where a UDP or TCP payload sits and who sent it to whom.
 #[derive(Clone, Copy)]
@@ -44,7 +130,7 @@ pub struct Datagram {
 ///
 /// `T` must be a plain integer or byte array (every bit pattern valid).
 #[inline(always)]
-fn read_at<T: Copy>(ctx: &XdpContext, off: usize) -> Option<T> {
+fn read_at<T: Copy, P: Packet>(ctx: &P, off: usize) -> Option<T> {
     let ptr = ctx.data() + off;
     if black_box(ptr + size_of::<T>()) > ctx.data_end() {
         return None;
@@ -56,13 +142,13 @@ fn read_at<T: Copy>(ctx: &XdpContext, off: usize) -> Option<T> {
 
 /// Reads one byte at `off`, or `None` past the end of the packet.
 #[inline(always)]
-pub fn byte_at(ctx: &XdpContext, off: usize) -> Option<u8> {
+pub fn byte_at<P: Packet>(ctx: &P, off: usize) -> Option<u8> {
     read_at(ctx, off)
 }
 
 /// Reads a big-endian `u16` at `off`, or `None` past the end of the packet.
 #[inline(always)]
-pub fn be16_at(ctx: &XdpContext, off: usize) -> Option<u16> {
+pub fn be16_at<P: Packet>(ctx: &P, off: usize) -> Option<u16> {
     read_at(ctx, off).map(u16::from_be_bytes)
 }
 
@@ -70,7 +156,7 @@ pub fn be16_at(ctx: &XdpContext, off: usize) -> Option<u16> {
 /// that is not a complete, first-fragment UDP or TCP header to or from port
 /// 53.
 #[inline(always)]
-pub fn datagram(ctx: &XdpContext) -> Option<Datagram> {
+pub fn datagram<P: Packet>(ctx: &P) -> Option<Datagram> {
     let mut ethertype = be16_at(ctx, ETH_HLEN - 2)?;
     let mut l3 = ETH_HLEN;
     for _ in 0..MAX_VLAN_TAGS {
@@ -124,7 +210,7 @@ pub fn datagram(ctx: &XdpContext) -> Option<Datagram> {
 /// family, the addresses, the protocol and the offset of the transport
 /// header.
 #[inline(always)]
-fn ipv4(ctx: &XdpContext, off: usize) -> Option<(u8, [u64; 4], u8, usize)> {
+fn ipv4<P: Packet>(ctx: &P, off: usize) -> Option<(u8, [u64; 4], u8, usize)> {
     let version_ihl = byte_at(ctx, off)?;
     if version_ihl >> 4 != 4 {
         return None;
@@ -151,7 +237,7 @@ fn ipv4(ctx: &XdpContext, off: usize) -> Option<(u8, [u64; 4], u8, usize)> {
 /// IPv6 header at `off` with up to [`MAX_IPV6_EXT`] hop-by-hop, routing,
 /// fragment (first fragments only) and destination-options headers.
 #[inline(always)]
-fn ipv6(ctx: &XdpContext, off: usize) -> Option<(u8, [u64; 4], u8, usize)> {
+fn ipv6<P: Packet>(ctx: &P, off: usize) -> Option<(u8, [u64; 4], u8, usize)> {
     if byte_at(ctx, off)? >> 4 != 6 {
         return None;
     }

@@ -1,21 +1,18 @@
 //! The DNS part: header checks, the walk over the first question's name,
-//! and filling the ring-buffer event.
+//! and filling the ring-buffer event (for a response, with the bytes after
+//! its question).
 //!
 //! The checks and their order match `capture_user::packet`, the userspace
 //! parser of the offline path, so that both give the same event or the same
 //! parse-error reason for the same frame.
 
-use aya_ebpf::{
-    check_bounds_signed,
-    helpers::generated::{bpf_ktime_get_coarse_ns, bpf_xdp_load_bytes},
-    programs::XdpContext,
-};
+use aya_ebpf::{check_bounds_signed, helpers::generated::bpf_ktime_get_coarse_ns};
 use capture_common::{
-    DIRECTION_INGRESS, DNS_HEADER_LEN, DNS_PORT, DnsEvent, EventKind, MAX_LABEL_LEN, MAX_LABELS,
-    MAX_NAME_LEN, ParseError, Stat, header_flags,
+    ANSWER_BYTES, DNS_HEADER_LEN, DNS_PORT, DnsEvent, DnsResponseEvent, EventKind, MAX_LABEL_LEN,
+    MAX_LABELS, MAX_NAME_LEN, ParseError, Stat, header_flags,
 };
 
-use crate::frame_parser::{Datagram, be16_at, byte_at};
+use crate::frame_parser::{Datagram, Packet, be16_at, byte_at};
 
 /// What one packet turned out to be.
 pub enum Outcome {
@@ -31,6 +28,10 @@ pub enum Outcome {
 pub struct Found {
     datagram: Datagram,
     kind: EventKind,
+    /// Offset one past the message's last byte as its framing declares it:
+    /// the end of the packet for a datagram, the length prefix's end in a
+    /// stream (possibly past the end of this segment).
+    message_end: usize,
     name_offset: usize,
     /// Wire length of the name, terminating zero included (1..=255).
     name_len: usize,
@@ -42,6 +43,11 @@ pub struct Found {
 }
 
 impl Found {
+    /// Whether this is a response (written with its answer bytes).
+    pub fn is_response(&self) -> bool {
+        matches!(self.kind, EventKind::Response)
+    }
+
     /// The counter this message is counted under once it is in the ring.
     pub fn stat(&self) -> Stat {
         match self.kind {
@@ -64,14 +70,21 @@ pub enum Framing {
     },
 }
 
-/// Classifies the DNS message at offset `dns` of the packet in `ctx`.
+/// Classifies the DNS message at offset `dns` of the packet in `ctx`, which
+/// ends at `message_end` (see [`Found`]).
 ///
 /// In a TCP segment a message that does not look like the start of a DNS
 /// message (a cut header, QDCOUNT other than 1) is ignored, not refused: it
 /// is more likely the middle of a stream than a malformed query. So is a
 /// question cut off where the message continues in the next segment.
 #[inline(always)]
-pub fn inspect(ctx: &XdpContext, datagram: &Datagram, dns: usize, framing: Framing) -> Outcome {
+pub fn inspect<P: Packet>(
+    ctx: &P,
+    datagram: &Datagram,
+    dns: usize,
+    message_end: usize,
+    framing: Framing,
+) -> Outcome {
     let datagram = *datagram;
     let stream_cut = matches!(framing, Framing::Stream { cut: true });
     let is_stream = matches!(framing, Framing::Stream { .. });
@@ -132,6 +145,7 @@ pub fn inspect(ctx: &XdpContext, datagram: &Datagram, dns: usize, framing: Frami
     Outcome::Dns(Found {
         datagram,
         kind,
+        message_end,
         name_offset,
         name_len,
         txid,
@@ -145,7 +159,7 @@ pub fn inspect(ctx: &XdpContext, datagram: &Datagram, dns: usize, framing: Frami
 /// Walks the labels of the name at `start` and returns its wire length,
 /// terminating zero included, or why it is not a usable question name.
 #[inline(always)]
-fn name_length(ctx: &XdpContext, start: usize) -> Result<usize, ParseError> {
+fn name_length<P: Packet>(ctx: &P, start: usize) -> Result<usize, ParseError> {
     // Bytes of the name before the current label; bounded below
     // MAX_NAME_LEN so the verifier sees every offset bounded.
     let mut used = 0usize;
@@ -177,24 +191,13 @@ fn name_length(ctx: &XdpContext, start: usize) -> Result<usize, ParseError> {
     Err(ParseError::NameTooLong)
 }
 
-/// Copies `len` packet bytes at `offset` to `dst` with the kernel helper,
-/// which checks the range itself; true on success.
-///
-/// # Safety
-/// `dst` must be valid for `len` bytes of writes.
-#[inline(always)]
-unsafe fn load(ctx: &XdpContext, offset: usize, dst: *mut u8, len: u32) -> bool {
-    // SAFETY: the caller guarantees `dst`; the helper bounds the read.
-    unsafe { bpf_xdp_load_bytes(ctx.ctx, offset as u32, dst.cast(), len) == 0 }
-}
-
 /// Writes the event for `found` into `event`. Returns false if a packet
 /// read failed (the caller then discards the entry).
 ///
 /// # Safety
 /// `event` must point at a reserved, writable ring-buffer entry.
 #[inline(always)]
-pub unsafe fn fill(ctx: &XdpContext, found: &Found, event: *mut DnsEvent) -> bool {
+pub unsafe fn fill<P: Packet>(ctx: &P, found: &Found, event: *mut DnsEvent) -> bool {
     let d = &found.datagram;
     // SAFETY: the caller hands us a valid entry; every field is written
     // through the raw pointer without creating a reference to uninit memory.
@@ -210,7 +213,7 @@ pub unsafe fn fill(ctx: &XdpContext, found: &Found, event: *mut DnsEvent) -> boo
         src.add(1).write_unaligned(d.addrs[1]);
         dst.write_unaligned(d.addrs[2]);
         dst.add(1).write_unaligned(d.addrs[3]);
-        (*event).ifindex = ctx.ingress_ifindex() as u32;
+        (*event).ifindex = ctx.ifindex();
         (*event).src_port = d.src_port;
         (*event).dst_port = d.dst_port;
         (*event).txid = found.txid;
@@ -223,7 +226,7 @@ pub unsafe fn fill(ctx: &XdpContext, found: &Found, event: *mut DnsEvent) -> boo
         (*event).rcode = (found.flags & 0x0f) as u8;
         (*event).transport = d.transport;
         (*event).flags = header_flags(found.flags);
-        (*event).direction = DIRECTION_INGRESS;
+        (*event).direction = P::DIRECTION;
     }
     let len = found.name_len as i64;
     if !check_bounds_signed(len, 1, MAX_NAME_LEN as i64) {
@@ -232,11 +235,49 @@ pub unsafe fn fill(ctx: &XdpContext, found: &Found, event: *mut DnsEvent) -> boo
     // SAFETY: `name` has room for MAX_NAME_LEN + 1 bytes and `len` is at most
     // MAX_NAME_LEN.
     unsafe {
-        load(
-            ctx,
+        ctx.load_bytes(
             found.name_offset,
             (&raw mut (*event).name).cast(),
             len as u32,
         )
     }
+}
+
+/// Writes the bytes of the response `found` after its first question into
+/// `event`: up to [`ANSWER_BYTES`] of them, to the end of the message or
+/// of the packet, whichever comes first, with their count and whether the
+/// message went on past them (as `capture_core`'s twin parser does). The
+/// bytes are copied, not read: userspace parses them. Returns false if the
+/// copy failed (the caller then discards the entry).
+///
+/// # Safety
+/// `event` must point at a reserved, writable ring-buffer entry.
+#[inline(always)]
+pub unsafe fn fill_answers<P: Packet>(
+    ctx: &P,
+    found: &Found,
+    event: *mut DnsResponseEvent,
+) -> bool {
+    let start = found.name_offset + found.name_len + 4;
+    let packet_end = ctx.data_end() - ctx.data();
+    let end = found.message_end.min(packet_end);
+    let copied = end.saturating_sub(start).min(ANSWER_BYTES);
+    // SAFETY: the caller hands us a valid entry; plain field writes.
+    unsafe {
+        (*event).answers_len = copied as u16;
+        (*event).answers_cut = u8::from(found.message_end > start + copied);
+        (*event)._pad = [0; 5];
+    }
+    if copied == 0 {
+        return true;
+    }
+    // The helper wants a length the verifier can bound away from zero
+    // (TOOLCHAIN.md): one variable-length copy, not a byte loop.
+    let len = copied as i64;
+    if !check_bounds_signed(len, 1, ANSWER_BYTES as i64) {
+        return false;
+    }
+    // SAFETY: `answers` has room for ANSWER_BYTES bytes and `len` is at
+    // most that.
+    unsafe { ctx.load_bytes(start, (&raw mut (*event).answers).cast(), len as u32) }
 }

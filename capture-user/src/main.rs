@@ -102,6 +102,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 writeln!(out)?;
             } else {
                 render::write_capture(&mut out, &s.capture)?;
+                render::write_directions(&mut out, &s.capture)?;
                 writeln!(out, "interfaces: {}", s.interfaces.join(", "))?;
                 if let (Some(insns), Some(verified)) =
                     (s.program.instructions, s.program.verified_instructions)
@@ -110,6 +111,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         out,
                         "XDP program: {insns} instructions, {verified} processed by the verifier"
                     )?;
+                }
+                match s.egress_program {
+                    Some(facts) => {
+                        if let (Some(insns), Some(verified)) =
+                            (facts.instructions, facts.verified_instructions)
+                        {
+                            writeln!(
+                                out,
+                                "TC egress program: {insns} instructions, {verified} processed by the verifier"
+                            )?;
+                        }
+                    }
+                    None => writeln!(out, "TC egress program: not attached (--no-egress)")?,
                 }
                 write_state(&mut out, &s)?;
                 if s.reports.count > 0 {

@@ -13,7 +13,9 @@ use std::{
 };
 
 use aya::maps::{MapData, RingBuf};
-use capture_common::DnsEvent;
+use capture_common::{
+    DnsEvent, DnsResponseEvent, EGRESS_PROGRAM_NAME, STATS_EGRESS, STATS_INGRESS,
+};
 use dnsrare::live::loader::{Capture, CounterMap, LoadOptions};
 use dnsrare_core::model::capture::CaptureCounters;
 use traffic::{dns, netns::Lab};
@@ -114,11 +116,14 @@ pub struct Probe {
 /// What one run of the program over one frame did.
 #[derive(Debug)]
 pub struct ProbeRun {
-    /// XDP action returned.
+    /// XDP action returned (for the egress program: its TC action).
     pub action: u32,
-    /// Events it wrote to the ring.
+    /// Events it wrote to the ring, queries and responses in order (for a
+    /// response, the event part of its record).
     pub events: Vec<DnsEvent>,
-    /// Counter changes.
+    /// The responses among them, whole (with their answer bytes).
+    pub responses: Vec<DnsResponseEvent>,
+    /// Counter changes of the program's direction.
     pub counters: CaptureCounters,
 }
 
@@ -142,12 +147,45 @@ impl Probe {
 
     /// Runs the program once over `frame`.
     pub fn run(&mut self, frame: &[u8]) -> ProbeRun {
-        let before = self.counters.read().expect("reading counters");
-        let action = self.capture.test_run(frame).expect("BPF_PROG_TEST_RUN");
-        let after = self.counters.read().expect("reading counters");
+        self.run_counted(STATS_INGRESS, |capture| {
+            capture.test_run(frame).expect("BPF_PROG_TEST_RUN")
+        })
+    }
+
+    /// Runs the TC egress program once over `frame`, as sent by this host
+    /// (`ingress_ifindex` 0) or forwarded (the interface it came in on).
+    pub fn run_egress(&mut self, frame: &[u8], ingress_ifindex: u32) -> ProbeRun {
+        self.run_counted(STATS_EGRESS, |capture| {
+            let (action, _) = capture
+                .test_run_classifier(EGRESS_PROGRAM_NAME, frame, 1, ingress_ifindex)
+                .expect("BPF_PROG_TEST_RUN of the egress program");
+            action as u32
+        })
+    }
+
+    /// Runs `run` and collects what it did to the counters of `direction`
+    /// (the other direction's must not move) and the ring.
+    fn run_counted(&mut self, direction: u32, run: impl FnOnce(&mut Capture) -> u32) -> ProbeRun {
+        let other = if direction == STATS_INGRESS {
+            STATS_EGRESS
+        } else {
+            STATS_INGRESS
+        };
+        let read = |index| self.counters.read_entry(index).expect("reading counters");
+        let (before, other_before) = (read(direction), read(other));
+        let action = run(&mut self.capture);
+        let read = |index| self.counters.read_entry(index).expect("reading counters");
+        let (after, other_after) = (read(direction), read(other));
+        assert_eq!(
+            other_after.since(&other_before),
+            CaptureCounters::default(),
+            "the other direction's counters moved"
+        );
+        let (events, responses) = self.drain_all();
         ProbeRun {
             action,
-            events: self.drain(),
+            events,
+            responses,
             counters: after.since(&before),
         }
     }
@@ -165,15 +203,36 @@ impl Probe {
             .expect_err("the kernel should refuse this frame")
     }
 
-    /// Events waiting in the ring.
+    /// Events waiting in the ring (for responses, their event part).
     pub fn drain(&mut self) -> Vec<DnsEvent> {
-        let mut out = Vec::new();
+        self.drain_all().0
+    }
+
+    /// Records waiting in the ring: every event in order, and the
+    /// responses among them whole. A query must be a bare `DnsEvent`
+    /// record, a response a `DnsResponseEvent`.
+    pub fn drain_all(&mut self) -> (Vec<DnsEvent>, Vec<DnsResponseEvent>) {
+        let (mut events, mut responses) = (Vec::new(), Vec::new());
         while let Some(item) = self.ring.next() {
-            assert_eq!(item.len(), size_of::<DnsEvent>(), "event size");
-            // SAFETY: length checked; DnsEvent is plain old data.
-            out.push(unsafe { item.as_ptr().cast::<DnsEvent>().read_unaligned() });
+            if item.len() == size_of::<DnsResponseEvent>() {
+                // SAFETY: length checked; DnsResponseEvent is plain old data.
+                let r = unsafe { item.as_ptr().cast::<DnsResponseEvent>().read_unaligned() };
+                assert_eq!(r.event.kind, capture_common::EventKind::Response as u8);
+                events.push(r.event);
+                responses.push(r);
+            } else {
+                assert_eq!(item.len(), size_of::<DnsEvent>(), "event size");
+                // SAFETY: length checked; DnsEvent is plain old data.
+                let e = unsafe { item.as_ptr().cast::<DnsEvent>().read_unaligned() };
+                assert_eq!(
+                    e.kind,
+                    capture_common::EventKind::Query as u8,
+                    "a bare event is a query"
+                );
+                events.push(e);
+            }
         }
-        out
+        (events, responses)
     }
 
     /// Current counters.

@@ -1,13 +1,15 @@
-//! The XDP program (through `BPF_PROG_TEST_RUN`) and the userspace parser
-//! of `dnsrare pcap` agree on every frame: the same events (every field but
-//! the timestamp and interface) and the same counters, parse-error reasons
-//! included. Frames: the shared real captures, the fuzz corpus of the packet
+//! Both kernel programs (the XDP program and the TC egress classifier,
+//! through `BPF_PROG_TEST_RUN`) and the userspace parser of `dnsrare pcap`
+//! agree on every frame: the same events (every field but the timestamp,
+//! the interface and the direction), the same answer bytes after each
+//! response's question (with their length and cut flag) and the same
+//! counters, parse-error reasons included. Frames: the shared real captures, the fuzz corpus of the packet
 //! parser when it is present, and a deterministic set of mutations of
 //! crafted frames.
 
 use std::path::Path;
 
-use capture_common::DnsEvent;
+use capture_common::{DnsEvent, EventKind};
 use dnsrare_core::{
     ingest::{frame_parser_twin::FrameParser, pcap::Link},
     model::capture::CaptureCounters,
@@ -19,7 +21,7 @@ use traffic::{
 };
 
 /// The fields both sides must agree on.
-fn comparable(e: &DnsEvent) -> impl PartialEq + std::fmt::Debug {
+fn comparable(e: &DnsEvent) -> impl PartialEq + std::fmt::Debug + use<> {
     (
         e.src_addr,
         e.dst_addr,
@@ -41,22 +43,44 @@ impl Checker {
             return;
         }
         self.frames += 1;
-        let run = self.probe.run(frame);
         let mut parser = FrameParser::new();
         let mut events = Vec::new();
-        parser.parse(Link::Ethernet, frame, 0, |e, _| events.push(*e));
+        let mut answers = Vec::new();
+        parser.parse(Link::Ethernet, frame, 0, |e, a| {
+            events.push(*e);
+            if e.kind == EventKind::Response as u8 {
+                answers.push((a.bytes.to_vec(), a.cut));
+            }
+        });
         let user = parser.counters();
-        let kernel = CaptureCounters {
-            lost: 0,
-            ..run.counters
-        };
-        assert_eq!(
-            kernel, user,
-            "{what}: counters differ for frame {frame:02x?}"
-        );
-        let k: Vec<_> = run.events.iter().map(comparable).collect();
         let u: Vec<_> = events.iter().map(comparable).collect();
-        assert_eq!(k, u, "{what}: events differ for frame {frame:02x?}");
+        for (program, run) in [
+            ("XDP", self.probe.run(frame)),
+            ("TC egress", self.probe.run_egress(frame, 0)),
+        ] {
+            let kernel = CaptureCounters {
+                lost: 0,
+                ..run.counters
+            };
+            assert_eq!(
+                kernel, user,
+                "{what}: {program}: counters differ for frame {frame:02x?}"
+            );
+            let k: Vec<_> = run.events.iter().map(comparable).collect();
+            assert_eq!(
+                k, u,
+                "{what}: {program}: events differ for frame {frame:02x?}"
+            );
+            let k: Vec<_> = run
+                .responses
+                .iter()
+                .map(|r| (r.answer_bytes().to_vec(), r.answers_cut != 0))
+                .collect();
+            assert_eq!(
+                k, answers,
+                "{what}: {program}: answer bytes differ for frame {frame:02x?}"
+            );
+        }
     }
 }
 
@@ -89,6 +113,40 @@ fn crafted() -> Vec<Vec<u8>> {
             a("10.0.0.53:53"),
             a("10.0.0.1:4000"),
             dns::response(7, "gone.example", 1, dns::RCODE_NXDOMAIN, &[]),
+        )
+        .bytes(),
+        Frame::udp(
+            a("10.0.0.53:53"),
+            a("10.0.0.1:4000"),
+            dns::Reply {
+                id: 7,
+                name: "www.shop.example",
+                qtype: dns::QTYPE_A,
+                rcode: dns::RCODE_NOERROR,
+                ttl: 60,
+                answers: &[
+                    dns::Rdata::Cname("cdn.shop.example".into()),
+                    dns::Rdata::A("192.0.2.1".parse().expect("literal")),
+                    dns::Rdata::Aaaa("2001:db8::1".parse().expect("literal")),
+                ],
+                soa_labels: 0,
+                edns: Some(1232),
+                truncated: false,
+            }
+            .bytes(),
+        )
+        .bytes(),
+        Frame::tcp(
+            a("10.0.0.53:53"),
+            a("10.0.0.1:4000"),
+            1,
+            dns::tcp_framed(&[dns::response(
+                3,
+                "t.example",
+                1,
+                dns::RCODE_NOERROR,
+                &["192.0.2.7".parse().expect("literal")],
+            )]),
         )
         .bytes(),
         Frame::tcp(

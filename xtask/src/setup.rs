@@ -19,6 +19,10 @@ const PACKAGES: &[&str] = &[
     "iproute2",
     // Renders the HTML report headless in tests/tests/html_report.rs.
     "chromium",
+    // The real resolver of tests/tests/resolver_egress.rs: Debian's
+    // dnsmasq binary without the system service the `dnsmasq` package
+    // would install and start.
+    "dnsmasq-base",
 ];
 
 /// bpf-linker release known to work with LLVM 22 and the aya 0.14 set.

@@ -157,9 +157,39 @@ pub struct CaptureSummary {
     pub ignored: u64,
     /// Queries the counting engine has counted so far.
     pub counted: u64,
+    /// The kernel counters of each direction since the daemon started
+    /// (live capture only; the totals above also hold earlier runs).
+    #[serde(default)]
+    pub directions: Option<DirectionCounters>,
+    /// Queries the gateway itself sent upstream (seen leaving by the egress
+    /// program since the daemon started): its resolver's forwards, counted
+    /// as the gateway's own, never as a client's.
+    #[serde(default)]
+    pub upstream_queries: u64,
+}
+
+/// The capture counters of each direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectionCounters {
+    /// What the XDP program saw arriving on the interfaces.
+    pub ingress: CaptureCounters,
+    /// What the TC egress program saw the gateway itself send (packets it
+    /// forwards are counted as ignored there: they were seen arriving).
+    /// All zero when the egress program is not attached.
+    pub egress: CaptureCounters,
 }
 
 impl CaptureSummary {
+    /// The summary with the per-direction counters of this run; the
+    /// gateway's own upstream queries are the egress queries.
+    pub fn with_directions(self, directions: DirectionCounters) -> Self {
+        Self {
+            directions: Some(directions),
+            upstream_queries: directions.egress.queries,
+            ..self
+        }
+    }
+
     /// Combines source counters and userspace decode errors into the
     /// summary; `counted` is left for the engine to fill in.
     pub fn new(source: &CaptureCounters, decode_errors: &ParseErrorCounts) -> Self {
@@ -174,6 +204,8 @@ impl CaptureSummary {
             parse_errors_by_reason: by_reason,
             ignored: source.ignored,
             counted: 0,
+            directions: None,
+            upstream_queries: 0,
         }
     }
 }

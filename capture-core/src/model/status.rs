@@ -102,6 +102,10 @@ pub struct StatsReply {
     pub interfaces: Vec<String>,
     /// Size of the loaded XDP program.
     pub program: ProgramFacts,
+    /// Size of the loaded TC egress program; `None` when it is not
+    /// attached (`--no-egress`).
+    #[serde(default)]
+    pub egress_program: Option<ProgramFacts>,
     /// The last snapshot.
     pub snapshot: SnapshotStatus,
     /// Reports answered since the daemon started, and how long they took.

@@ -197,6 +197,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "KIB", default_value_t = capture_common::DEFAULT_RING_BYTES / 1024,
           value_parser = parse_ring_kib)]
     pub ring_kib: u32,
+    /// Do not attach the TC egress program: responses and queries the
+    /// gateway itself sends (its own resolver's answers) go unseen.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = false,
+          default_missing_value = "true", value_parser = clap::value_parser!(bool))]
+    pub no_egress: bool,
     /// Counting engine.
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -263,6 +268,7 @@ impl RunArgs {
                     ModeArg::Mirror => Mode::Mirror,
                 },
                 ring_bytes: self.ring_kib * 1024,
+                egress: !self.no_egress,
             },
             lists: self.lists.lists()?,
             report_lists: self.lists.report_lists()?,

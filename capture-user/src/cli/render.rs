@@ -37,6 +37,13 @@ pub fn write_capture(out: &mut impl io::Write, c: &CaptureSummary) -> io::Result
         "capture: {} packets, {} queries, {} responses, {} lost, {} parse errors, {} ignored",
         c.packets, c.queries, c.responses, c.lost, c.parse_errors, c.ignored
     )?;
+    if c.upstream_queries > 0 {
+        writeln!(
+            out,
+            "gateway: {} of those queries are the gateway's own, sent upstream (not counted for any host)",
+            c.upstream_queries
+        )?;
+    }
     if c.lost > 0 {
         writeln!(
             out,
@@ -49,6 +56,26 @@ pub fn write_capture(out: &mut impl io::Write, c: &CaptureSummary) -> io::Result
             out,
             "note: {} queries captured but not yet counted",
             c.queries - c.counted
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the capture counters of each direction, for `dnsrare stats`.
+pub fn write_directions(out: &mut impl io::Write, c: &CaptureSummary) -> io::Result<()> {
+    let Some(d) = &c.directions else {
+        return Ok(());
+    };
+    for (direction, n) in [("ingress (XDP)", &d.ingress), ("egress (TC)", &d.egress)] {
+        writeln!(
+            out,
+            "  {direction}: {} packets, {} queries, {} responses, {} lost, {} parse errors, {} ignored",
+            n.packets,
+            n.queries,
+            n.responses,
+            n.lost,
+            n.parse_errors.total(),
+            n.ignored
         )?;
     }
     Ok(())

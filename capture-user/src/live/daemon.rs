@@ -211,6 +211,15 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
         program.instructions.unwrap_or(0),
         program.verified_instructions.unwrap_or(0)
     );
+    let egress_program = capture.egress_facts()?;
+    match egress_program {
+        Some(facts) => log::info!(
+            "TC egress program: {} instructions, {} processed by the verifier",
+            facts.instructions.unwrap_or(0),
+            facts.verified_instructions.unwrap_or(0)
+        ),
+        None => log::info!("TC egress program not attached (--no-egress)"),
+    }
     let ring = capture.take_ring()?;
     let logger = capture.take_logger();
     let counter_map = capture.take_counters()?;
@@ -305,6 +314,7 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
         status: Arc::clone(&status),
         interfaces,
         program,
+        egress_program,
         reports: Arc::default(),
     };
     let metrics_thread = match metrics {
@@ -368,15 +378,16 @@ struct StatsSource {
     status: Arc<Mutex<SnapshotStatus>>,
     interfaces: Vec<String>,
     program: ProgramFacts,
+    egress_program: Option<ProgramFacts>,
     reports: Arc<Mutex<ReportTimings>>,
 }
 
 impl StatsSource {
     fn summary(&self) -> Result<CaptureSummary> {
-        Ok(CaptureSummary::new(
-            &self.counters.totals()?,
-            &self.counters.decode.snapshot(),
-        ))
+        Ok(
+            CaptureSummary::new(&self.counters.totals()?, &self.counters.decode.snapshot())
+                .with_directions(self.counters.map.read_directions()?),
+        )
     }
 
     fn stats(&self) -> Result<StatsReply> {
@@ -385,6 +396,7 @@ impl StatsSource {
             shards: self.querier.sizes()?,
             interfaces: self.interfaces.clone(),
             program: self.program,
+            egress_program: self.egress_program,
             snapshot: lock(&self.status).clone(),
             reports: *lock(&self.reports),
         })

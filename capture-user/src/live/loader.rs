@@ -1,20 +1,32 @@
-//! Loading the embedded XDP program, attaching it to interfaces, and
-//! reading its counters.
+//! Loading the embedded programs (XDP for what arrives, the TC egress
+//! classifier for what the gateway itself sends), attaching them to
+//! interfaces, and reading their counters.
 //!
-//! The program is attached through BPF links where the kernel has them, so
-//! it goes away with the process (also on SIGKILL); nothing is pinned.
+//! Both are attached through BPF links where the kernel has them (XDP
+//! links; TCX links since Linux 6.6), so they go away with the process
+//! (also on SIGKILL); nothing is pinned. On older kernels the classifier
+//! goes through a `clsact` qdisc, added if missing, and its filter is
+//! removed when the capture is dropped.
 
 use aya::{
     Ebpf, EbpfLoader,
     maps::{MapData, PerCpuArray, RingBuf},
-    programs::{ProgramError, TestRun, TestRunAttrs, TestRunOptions, Xdp, XdpMode},
+    programs::{
+        ProgramError, SchedClassifier, TcAttachType, TestRun, TestRunAttrs, TestRunOptions, Xdp,
+        XdpMode, tc,
+    },
+    util::KernelVersion,
 };
 use capture_common::{
-    EVENTS_MAP, MIRROR_GLOBAL, PROGRAM_NAME, STAT_COUNT, STATS_MAP, StatCounters, WAKEUP_GLOBAL,
+    EGRESS_PROGRAM_NAME, EVENTS_MAP, MIRROR_GLOBAL, PROGRAM_NAME, STAT_COUNT, STATS_EGRESS,
+    STATS_INGRESS, STATS_MAP, StatCounters, WAKEUP_GLOBAL,
 };
 use thiserror::Error;
 
-use dnsrare_core::model::{capture::CaptureCounters, status::ProgramFacts};
+use dnsrare_core::model::{
+    capture::{CaptureCounters, DirectionCounters},
+    status::ProgramFacts,
+};
 
 /// The XDP program, as `build.rs` built it.
 static PROGRAM: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/capture-ebpf"));
@@ -28,6 +40,27 @@ pub enum CaptureError {
     /// The verifier or the kernel refused the program.
     #[error("the kernel refused the XDP program")]
     Verify(#[source] ProgramError),
+    /// The verifier or the kernel refused the TC egress program.
+    #[error("the kernel refused the TC egress program")]
+    VerifyEgress(#[source] ProgramError),
+    /// Adding the `clsact` qdisc the egress program hangs from failed.
+    #[error("cannot add a clsact qdisc to interface {iface} for the egress program")]
+    Clsact {
+        /// Interface name.
+        iface: String,
+        /// Cause.
+        #[source]
+        source: tc::TcError,
+    },
+    /// Attaching the egress program failed.
+    #[error("cannot attach the TC egress program to interface {iface}")]
+    AttachEgress {
+        /// Interface name.
+        iface: String,
+        /// Cause.
+        #[source]
+        source: ProgramError,
+    },
     /// Attaching failed in both driver and generic mode.
     #[error("cannot attach to interface {iface}")]
     Attach {
@@ -83,6 +116,8 @@ pub struct LoadOptions {
     pub mode: Mode,
     /// Ring-buffer size in bytes (a power of two, at least one page).
     pub ring_bytes: u32,
+    /// Load the TC egress program too, and attach it beside the XDP one.
+    pub egress: bool,
 }
 
 impl Default for LoadOptions {
@@ -90,13 +125,16 @@ impl Default for LoadOptions {
         Self {
             mode: Mode::Gateway,
             ring_bytes: capture_common::DEFAULT_RING_BYTES,
+            egress: true,
         }
     }
 }
 
-/// The loaded program with its maps; dropping it detaches every link.
+/// The loaded programs with their maps; dropping it detaches every link
+/// and filter it attached.
 pub struct Capture {
     ebpf: Ebpf,
+    egress: bool,
     attached: Vec<(String, XdpMode)>,
     logger: Option<ProgramLogger>,
 }
@@ -137,11 +175,23 @@ impl Capture {
         };
         let program = xdp(&mut ebpf)?;
         program.load().map_err(CaptureError::Verify)?;
+        if options.egress {
+            classifier(&mut ebpf, EGRESS_PROGRAM_NAME)?
+                .load()
+                .map_err(CaptureError::VerifyEgress)?;
+        }
         Ok(Self {
             ebpf,
+            egress: options.egress,
             attached: Vec::new(),
             logger,
         })
+    }
+
+    /// Whether the egress program is loaded (and attached with the XDP
+    /// program).
+    pub fn egress(&self) -> bool {
+        self.egress
     }
 
     /// Takes the program's logger (once), for the drain thread.
@@ -181,16 +231,58 @@ impl Capture {
             }
         };
         self.attached.push((iface.to_owned(), mode));
+        if self.egress {
+            self.attach_egress(iface)?;
+        }
         Ok(mode)
     }
 
-    /// What the kernel reports about the loaded program.
+    /// Attaches the egress program to `iface`: a TCX link where the kernel
+    /// has them (6.6+), which touches no qdisc; before that a filter on the
+    /// `clsact` qdisc, added unless it is there already (another tool's
+    /// stays as it is). Either goes away when the capture is dropped.
+    fn attach_egress(&mut self, iface: &str) -> Result<(), CaptureError> {
+        let tcx = KernelVersion::current().is_ok_and(|v| v >= KernelVersion::new(6, 6, 0));
+        if !tcx && let Err(source) = tc::qdisc_add_clsact(iface) {
+            let exists = matches!(&source, tc::TcError::NetlinkError(e)
+                if e.to_string().contains("File exists"));
+            if !exists {
+                return Err(CaptureError::Clsact {
+                    iface: iface.into(),
+                    source,
+                });
+            }
+        }
+        classifier(&mut self.ebpf, EGRESS_PROGRAM_NAME)?
+            .attach(iface, TcAttachType::Egress)
+            .map_err(|source| CaptureError::AttachEgress {
+                iface: iface.into(),
+                source,
+            })?;
+        Ok(())
+    }
+
+    /// What the kernel reports about the loaded XDP program.
     pub fn facts(&mut self) -> Result<ProgramFacts, CaptureError> {
         let info = xdp(&mut self.ebpf)?.info().map_err(CaptureError::Verify)?;
         Ok(ProgramFacts {
             instructions: info.size_translated().map(|bytes| bytes / 8),
             verified_instructions: info.verified_instruction_count(),
         })
+    }
+
+    /// What the kernel reports about the loaded egress program, if loaded.
+    pub fn egress_facts(&mut self) -> Result<Option<ProgramFacts>, CaptureError> {
+        if !self.egress {
+            return Ok(None);
+        }
+        let info = classifier(&mut self.ebpf, EGRESS_PROGRAM_NAME)?
+            .info()
+            .map_err(CaptureError::VerifyEgress)?;
+        Ok(Some(ProgramFacts {
+            instructions: info.size_translated().map(|bytes| bytes / 8),
+            verified_instructions: info.verified_instruction_count(),
+        }))
     }
 
     /// Interfaces attached so far, with their mode.
@@ -283,6 +375,52 @@ impl Capture {
         let result = xdp.test_run(opts).map_err(CaptureError::TestRun)?;
         Ok((result.return_value, result.duration))
     }
+
+    /// Runs the classifier named `program` in the embedded object (the
+    /// egress program [`EGRESS_PROGRAM_NAME`], or the benchmarks' trivial
+    /// `dnsrare_tc_pass`, loaded on first use) `repeat` times over the
+    /// Ethernet frame `frame` with `BPF_PROG_TEST_RUN`; returns its TC
+    /// action and the kernel's average time per run. With
+    /// `ingress_ifindex` other than 0 the packet looks forwarded: it came
+    /// in on that interface.
+    pub fn test_run_classifier(
+        &mut self,
+        program: &'static str,
+        frame: &[u8],
+        repeat: u32,
+        ingress_ifindex: u32,
+    ) -> Result<(i32, std::time::Duration), CaptureError> {
+        let classifier = classifier(&mut self.ebpf, program)?;
+        match classifier.load() {
+            Ok(()) | Err(ProgramError::AlreadyLoaded) => {}
+            Err(e) => return Err(CaptureError::VerifyEgress(e)),
+        }
+        // The start of a `struct __sk_buff`, zero but for its last field,
+        // `ingress_ifindex`, which the kernel copies into the test skb
+        // (`convert___skb_to_skb` in net/bpf/test_run.c; the fields left
+        // out count as zero).
+        let mut skb = [0u8; SK_BUFF_PREFIX];
+        skb[SK_BUFF_PREFIX - 4..].copy_from_slice(&ingress_ifindex.to_ne_bytes());
+        let mut opts = TestRunOptions::new();
+        opts.data_in = Some(frame);
+        opts.ctx_in = Some(&skb);
+        opts.repeat = repeat;
+        let result = classifier.test_run(opts).map_err(CaptureError::TestRun)?;
+        Ok((result.return_value as i32, result.duration))
+    }
+}
+
+/// `offsetofend(struct __sk_buff, ingress_ifindex)` (uapi/linux/bpf.h).
+const SK_BUFF_PREFIX: usize = 40;
+
+fn classifier<'a>(
+    ebpf: &'a mut Ebpf,
+    name: &'static str,
+) -> Result<&'a mut SchedClassifier, CaptureError> {
+    ebpf.program_mut(name)
+        .ok_or(CaptureError::Missing(name))?
+        .try_into()
+        .map_err(CaptureError::VerifyEgress)
 }
 
 fn xdp(ebpf: &mut Ebpf) -> Result<&mut Xdp, CaptureError> {
@@ -321,12 +459,33 @@ pub struct CounterMap {
 }
 
 impl CounterMap {
-    /// Sums every counter over all CPUs.
+    /// Every counter of both directions, summed over all CPUs.
     pub fn read(&self) -> Result<CaptureCounters, CaptureError> {
-        let per_cpu = self.array.get(&0, 0).map_err(|source| CaptureError::Map {
-            name: STATS_MAP,
-            source,
-        })?;
+        let DirectionCounters { ingress, egress } = self.read_directions()?;
+        let mut total = ingress;
+        total.add(&egress);
+        Ok(total)
+    }
+
+    /// The XDP program's counters and the egress program's, each summed
+    /// over all CPUs.
+    pub fn read_directions(&self) -> Result<DirectionCounters, CaptureError> {
+        Ok(DirectionCounters {
+            ingress: self.read_entry(STATS_INGRESS)?,
+            egress: self.read_entry(STATS_EGRESS)?,
+        })
+    }
+
+    /// One direction's counters (`STATS_INGRESS` or `STATS_EGRESS`), summed
+    /// over all CPUs.
+    pub fn read_entry(&self, index: u32) -> Result<CaptureCounters, CaptureError> {
+        let per_cpu = self
+            .array
+            .get(&index, 0)
+            .map_err(|source| CaptureError::Map {
+                name: STATS_MAP,
+                source,
+            })?;
         let mut sums = [0u64; STAT_COUNT as usize];
         for cpu in per_cpu.iter() {
             for (sum, v) in sums.iter_mut().zip(cpu.counts) {
