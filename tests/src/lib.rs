@@ -163,6 +163,26 @@ impl Probe {
         })
     }
 
+    /// Like [`Probe::run_egress`] with a packet sent by this host, or the
+    /// kernel's refusal of `frame` (it builds an skb from it and refuses
+    /// some frames XDP takes, see `bpf_prog_test_run_skb`).
+    pub fn try_run_egress(&mut self, frame: &[u8]) -> Result<ProbeRun, String> {
+        let mut refused = None;
+        let run = self.run_counted(STATS_EGRESS, |capture| {
+            match capture.test_run_classifier(EGRESS_PROGRAM_NAME, frame, 1, 0) {
+                Ok((action, _)) => action as u32,
+                Err(e) => {
+                    refused = Some(format!("{e:?}"));
+                    0
+                }
+            }
+        });
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(run),
+        }
+    }
+
     /// Runs `run` and collects what it did to the counters of `direction`
     /// (the other direction's must not move) and the ring.
     fn run_counted(&mut self, direction: u32, run: impl FnOnce(&mut Capture) -> u32) -> ProbeRun {
