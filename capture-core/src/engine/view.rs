@@ -21,8 +21,8 @@ use crate::{
         host::HostAddr,
         query::{ReportQuery, Sort},
         report::{
-            BeaconRow, DomainRow, FoldedRow, HISTOGRAM_BUCKETS, HostCount, HostDetail, HostsReply,
-            Row, histogram_bucket,
+            AnswerRow, BeaconRow, DomainRow, FoldedRow, HISTOGRAM_BUCKETS, HostCount, HostDetail,
+            HostsReply, Row, histogram_bucket,
         },
         status::ShardSize,
     },
@@ -566,7 +566,27 @@ pub fn row(state: &ShardState, i: u32, ctx: &ScoreContext) -> Row {
         parts: scored.parts,
         more_in_domain: 0,
         hosts,
+        answers: answer_row(state, i),
     }
+}
+
+/// What the resolver answered for name `i`, for rows and `hosts NAME`.
+pub fn answer_row(state: &ShardState, i: u32) -> Option<AnswerRow> {
+    let a = state.answers(i)?;
+    Some(AnswerRow {
+        addresses: a.addrs.iter().map(|h| h.ip()).collect(),
+        distinct_addresses: a.addrs.len() as u32,
+        more_addresses: a.more_addresses,
+        cnames: a
+            .chain
+            .split(' ')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        ttl_min: a.ttl_min,
+        ttl_max: a.ttl_max,
+        answered: a.answered,
+    })
 }
 
 /// One row per registered domain of this shard, with its best name not on
@@ -675,6 +695,7 @@ pub fn hosts(state: &ShardState, name: &str) -> Option<HostsReply> {
             queries: fold.queries,
             folded: true,
             hosts,
+            answers: None,
         });
     };
     let mut hosts: Vec<HostDetail> = state
@@ -697,6 +718,7 @@ pub fn hosts(state: &ShardState, name: &str) -> Option<HostsReply> {
         queries: state.name(i).queries,
         folded: false,
         hosts,
+        answers: answer_row(state, i),
     })
 }
 
@@ -773,8 +795,9 @@ mod tests {
                 qtype,
                 kind: EventKind::Query,
                 rcode: 0,
+                answer: Item::NO_ANSWER,
             };
-            self.0.count(&item, name.as_bytes());
+            self.0.count(&item, name.as_bytes(), None);
         }
 
         fn answer_nx(&mut self, name: &str, host: &str) {
@@ -791,8 +814,9 @@ mod tests {
                 qtype: 1,
                 kind: EventKind::Response,
                 rcode: 3,
+                answer: Item::NO_ANSWER,
             };
-            self.0.count(&item, name.as_bytes());
+            self.0.count(&item, name.as_bytes(), None);
         }
 
         fn rows(&mut self, q: &ReportQuery) -> Vec<Row> {
