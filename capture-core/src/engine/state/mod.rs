@@ -152,6 +152,11 @@ impl ShardState {
         self.data.answers.get(&i)
     }
 
+    /// The lists names are marked against.
+    pub fn lists(&self) -> &Lists {
+        &self.lists
+    }
+
     /// This shard's budget in bytes.
     pub fn budget_bytes(&self) -> usize {
         self.limits.budget_bytes
