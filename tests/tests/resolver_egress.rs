@@ -289,16 +289,12 @@ fn resolver_answers_leave_by_egress_and_are_counted_once() {
     assert_eq!(row(&report, "gone.nx.test")["nxdomain"], 3);
     assert_eq!(row(&report, "www.lab.test")["nxdomain"], 0);
     // The forward is the gateway's query, never counted for a host.
-    // NEEDS the lead's engine change for issue 11 (upstream queries not
-    // counted per host); passes once it is merged.
     assert_eq!(
         host_queries(row(&report, "svc.up.test"), &gateway_ip),
         None,
         "the gateway's own upstream query counted as a host's: {report:#}"
     );
     // The CNAME chain dnsmasq gave, in the row's answers.
-    // NEEDS the lead's `answers` in the JSON rows (issue 11); passes once
-    // it is merged.
     let answers = &row(&report, "www.lab.test")["answers"];
     assert_eq!(
         answers["cnames"],
