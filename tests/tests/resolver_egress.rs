@@ -213,6 +213,23 @@ fn row<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
         .unwrap_or_else(|| panic!("{name} missing from the report: {report:#}"))
 }
 
+/// Names of the TC egress programs attached (TCX) to the lab's gateway
+/// interface.
+fn egress_programs(lab: &Lab) -> Vec<String> {
+    lab.in_gateway(|| {
+        let (_, programs) = aya::programs::SchedClassifier::query_tcx(
+            &lab.gateway_if,
+            aya::programs::TcAttachType::Egress,
+        )
+        .expect("querying the interface's TCX egress programs");
+        programs
+            .iter()
+            .map(|p| p.name_as_str().unwrap_or("?").to_owned())
+            .collect()
+    })
+    .expect("gateway namespace")
+}
+
 /// `host`'s query count in `row`, if listed.
 fn host_queries(row: &serde_json::Value, host: &str) -> Option<u64> {
     row["hosts"]
@@ -230,6 +247,7 @@ fn resolver_answers_leave_by_egress_and_are_counted_once() {
     let dnsmasq = Dnsmasq::start(&lab, lab.client_ip);
     wait_ready(&lab, &dnsmasq);
     let daemon = Daemon::start(&lab, &[]);
+    assert_eq!(egress_programs(&lab), ["dnsrare_egress"]);
     let client_ip = lab.client_ip.to_string();
     let gateway_ip = lab.gateway_ip.to_string();
 
@@ -308,6 +326,8 @@ fn resolver_answers_leave_by_egress_and_are_counted_once() {
     );
     drop(dnsmasq);
     assert!(daemon.stop().success());
+    // Detached on exit.
+    assert!(egress_programs(&lab).is_empty());
 }
 
 #[test]
@@ -317,6 +337,7 @@ fn no_egress_leaves_the_classifier_out() {
     let dnsmasq = Dnsmasq::start(&lab, lab.client_ip);
     wait_ready(&lab, &dnsmasq);
     let daemon = Daemon::start(&lab, &["--no-egress"]);
+    assert!(egress_programs(&lab).is_empty());
     let s = client(&lab);
     for id in 0..2 {
         assert_eq!(ask(&lab, &s, id, "www.lab.test"), dns::RCODE_NOERROR);
