@@ -251,6 +251,21 @@ mod tests {
     }
 
     #[test]
+    fn no_egress_is_a_boolean_key() {
+        let args: Vec<String> = with_file("no-egress = true\n", &["--iface", "eth1"])
+            .expect("valid")
+            .into_iter()
+            .filter(|a| a != "--config")
+            .collect();
+        let cli = <Cli as clap::Parser>::try_parse_from(&args).expect("parses");
+        let super::super::flags::Command::Run(run) = cli.command else {
+            panic!("a run command: {args:?}");
+        };
+        assert!(run.no_egress);
+        assert!(with_file("no-egress = \"sometimes\"\n", &[]).is_err());
+    }
+
+    #[test]
     fn command_line_lists_replace_the_file_lists() {
         let merged = with_file("iface = [\"eth1\"]\n", &["--iface", "eth9"]).expect("valid");
         assert!(!merged.contains(&"eth1".to_owned()));
@@ -260,7 +275,7 @@ mod tests {
     fn unknown_keys_and_bad_values_name_the_line_and_key() {
         let err = with_file("shards = 2\n\nifac = \"eth1\"\n", &[]).expect_err("unknown");
         let text = err.to_string();
-        assert!(text.ends_with(":3: ifac: unknown key (known: allow, allow-suffix, deny, dynamic-dns, fold-names, iface, ip-lookup, learn, max-memory, metrics, mode, ring-kib, shards, sinkholes, snapshot-interval, socket, socket-group, state-dir, user, watch)"), "{text}");
+        assert!(text.ends_with(":3: ifac: unknown key (known: allow, allow-suffix, deny, dynamic-dns, fold-names, iface, ip-lookup, learn, max-memory, metrics, mode, no-egress, ring-kib, shards, sinkholes, snapshot-interval, socket, socket-group, state-dir, user, watch)"), "{text}");
 
         let err = with_file("iface = \"eth1\"\nmax-memory = \"lots\"\n", &[]).expect_err("bad");
         let text = err.to_string();
