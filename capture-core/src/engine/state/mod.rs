@@ -1,4 +1,4 @@
-//! One shard's counts: the names whose registered domain hashes to it, with
+//! One shard's counts: the names whose last two labels hash to it, with
 //! their domains, the hosts that asked, and per (host, name) the recent
 //! arrival times. Owned by one worker thread; nothing is shared or locked.
 //!
@@ -14,8 +14,9 @@
 //!
 //! The work is split along its seams: [`records`] (the layout),
 //! [`validate`] (checks before a snapshot is used), [`index`] (the hash
-//! tables), [`count`] (counting an observation), [`ring`] (arrival times)
-//! and [`cache`] (quantized scores kept beside the counts).
+//! tables), [`count`] (counting an observation), [`ring`] (arrival times),
+//! [`cache`] (quantized scores kept beside the counts) and [`reshard`]
+//! (moving domains between shards, for older snapshots).
 //!
 //! Memory is bounded by [`Limits`]: a domain with more than `fold_names`
 //! distinct names is "exploded": further new names under it are folded into
@@ -27,6 +28,7 @@ mod cache;
 mod count;
 mod index;
 mod records;
+pub mod reshard;
 mod ring;
 mod validate;
 
@@ -388,10 +390,7 @@ mod tests {
     use capture_common::EventKind;
 
     use super::*;
-    use crate::{
-        engine::{batch::Item, domain::registered_domain_offset},
-        model::host::HostAddr,
-    };
+    use crate::{engine::batch::Item, model::host::HostAddr};
 
     pub(crate) fn hasher() -> foldhash::fast::FixedState {
         foldhash::fast::FixedState::with_seed(1)
@@ -402,15 +401,12 @@ mod tests {
     }
 
     fn item(s: &ShardState, name: &str, host: &str, t_s: u64, kind: EventKind) -> Item {
-        let off = registered_domain_offset(name);
         Item {
             name_hash: s.hasher.hash_one(name.as_bytes()),
-            domain_hash: s.hasher.hash_one(&name.as_bytes()[off..]),
             time_ns: t_s * 1_000_000_000,
             host: HostAddr::from(host.parse::<IpAddr>().expect("literal")),
             name_start: 0,
             name_len: name.len() as u16,
-            domain_offset: off as u16,
             qtype: 1,
             kind,
             rcode: 0,
