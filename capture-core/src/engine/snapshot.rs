@@ -35,15 +35,17 @@ use crate::model::capture::{CaptureCounters, ParseErrorCounts};
 /// Magic bytes at the start of every snapshot.
 const MAGIC: &[u8; 8] = b"DNSRSNAP";
 /// The format this build writes (2: arrival rings keep their cached beacon
-/// score; 3: names count answers with an error RCODE; 4: a domain's shard
-/// is chosen by its last two labels, no longer by the hash of the domain).
-/// It reads this one and [`OLDEST_READ`]; other versions are refused with a
-/// message naming both (the daemon sets the file aside and starts empty).
-pub const FORMAT_VERSION: u32 = 4;
-/// The oldest format read: version 3 has this payload layout and places
+/// score; 3: names count answers with an error RCODE; 4: names keep what
+/// the resolver answered, capture counters count malformed answers; 5: a
+/// domain's shard is chosen by its last two labels, no longer by the hash
+/// of the domain). It reads this one and [`OLDEST_READ`]; other versions
+/// are refused with a message naming them (a daemon sets such a file aside
+/// and starts empty).
+pub const FORMAT_VERSION: u32 = 5;
+/// The oldest format read: version 4 has this payload layout and places
 /// domains by their own hash, so its shards are re-sharded on load
 /// ([`state::reshard`]).
-pub const OLDEST_READ: u32 = 3;
+pub const OLDEST_READ: u32 = 4;
 /// Most shards a snapshot may ask for (one thread each).
 pub const MAX_SHARDS: usize = 256;
 const HEADER_LEN: usize = 8 + 4 + 8 + 4;
@@ -78,9 +80,9 @@ pub enum SnapshotError {
     /// Not a dnsrare snapshot.
     #[error("{0} is not a dnsrare snapshot (bad magic)")]
     NotSnapshot(PathBuf),
-    /// Written by a newer (or much older) dnsrare.
+    /// Written by another dnsrare release (older or newer).
     #[error(
-        "{path} has format version {found}; this dnsrare reads versions {OLDEST_READ} to {supported}"
+        "{path} has format version {found}; this dnsrare reads versions {OLDEST_READ} to {supported} only (a daemon sets such a file aside and starts empty)"
     )]
     FutureVersion {
         /// The file.
@@ -275,7 +277,7 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
             .validate()
             .map_err(|e| inconsistent(format!("shard {i}: {e}")))?;
     }
-    if version < 4 && snapshot.shards.len() > 1 {
+    if version < 5 && snapshot.shards.len() > 1 {
         snapshot.shards = reshard(snapshot.shards, &super::name_hasher());
         for (i, shard) in snapshot.shards.iter().enumerate() {
             shard
@@ -320,11 +322,11 @@ mod tests {
         }
     }
 
-    /// A format-3 snapshot (domains placed by the hash of the registered
+    /// A format-4 snapshot (domains placed by the hash of the registered
     /// domain) loads with every domain in the shard its last two labels
     /// choose, its counts intact.
     #[test]
-    fn version_3_is_resharded_on_load() {
+    fn version_4_is_resharded_on_load() {
         use std::{net::IpAddr, sync::Arc};
 
         use capture_common::EventKind;
@@ -373,9 +375,10 @@ mod tests {
                 qtype: 1,
                 kind: EventKind::Query,
                 rcode: 0,
+                answer: Item::NO_ANSWER,
             };
             for _ in 0..=k {
-                old[old_owner(name)].count(&item, name.as_bytes());
+                old[old_owner(name)].count(&item, name.as_bytes(), None);
             }
         }
         let snapshot = Snapshot {
@@ -385,8 +388,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let written = write(dir.path(), &snapshot).expect("write");
         let mut bytes = std::fs::read(&written.path).expect("read");
-        bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
-        let back = decode(&written.path, &bytes).expect("a version-3 snapshot loads");
+        bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
+        let back = decode(&written.path, &bytes).expect("a version-4 snapshot loads");
         let shards: Vec<ShardState> = back
             .shards
             .into_iter()

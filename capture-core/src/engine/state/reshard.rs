@@ -1,9 +1,10 @@
 //! Moving registered domains between shards, for snapshots written before
-//! the shard of a domain was chosen by its last two labels (format 3 and
+//! the shard of a domain was chosen by its last two labels (format 4 and
 //! earlier placed it by the hash of the registered domain itself). Every
-//! domain moves whole with its names, (host, name) pairs, arrival rings,
-//! per-domain hosts and aggregate row; hosts and the shard totals stay with
-//! the shard index they had, so every sum over shards is what it was.
+//! domain moves whole with its names (and what the resolver answered for
+//! them), (host, name) pairs, arrival rings, per-domain hosts and aggregate
+//! row; hosts and the shard totals stay with the shard index they had, so
+//! every sum over shards is what it was.
 
 use std::collections::HashMap;
 
@@ -102,6 +103,9 @@ impl Target {
             name.name = self.data.arena.store(old.arena.get(name.name));
             name.domain = new_d;
             let new_n = self.data.names.len() as u32;
+            if let Some(answers) = old.answers.get(&n) {
+                self.data.answers.insert(new_n, answers.clone());
+            }
             if name.solo != NONE {
                 name.solo = self.host(old, name.solo);
                 name.link = self.ring(old, name.link);
@@ -140,12 +144,13 @@ mod tests {
     use super::*;
     use crate::{
         engine::{
-            batch::Item,
+            batch::{Batch, Item},
             domain::registered_domain_offset,
             name_hasher, shard_of,
             state::{Limits, ShardState},
             view,
         },
+        ingest::answers::Answers,
         model::status::ShardSize,
         score::lists::Lists,
     };
@@ -171,6 +176,7 @@ mod tests {
             qtype: 1,
             kind,
             rcode: 3,
+            answer: Item::NO_ANSWER,
         }
     }
 
@@ -185,21 +191,28 @@ mod tests {
             let domain = &name.as_bytes()[registered_domain_offset(*name)..];
             let s = &mut shards[(h.hash_one(domain) % n as u64) as usize];
             for t in 0..5 {
-                s.count(
-                    &item(name, "10.0.0.1", t * 60, EventKind::Query),
-                    name.as_bytes(),
-                );
+                let query = item(name, "10.0.0.1", t * 60, EventKind::Query);
+                s.count(&query, name.as_bytes(), None);
             }
             if k % 2 == 0 {
-                s.count(
-                    &item(name, "10.0.0.2", 400, EventKind::Query),
-                    name.as_bytes(),
-                );
+                let query = item(name, "10.0.0.2", 400, EventKind::Query);
+                s.count(&query, name.as_bytes(), None);
             }
-            s.count(
-                &item(name, "10.0.0.1", 401, EventKind::Response),
-                name.as_bytes(),
-            );
+            // A response with an answer section: what it said moves too.
+            let answers = Answers {
+                chain: vec![format!("cdn{k}.example.net")],
+                addresses: vec![IpAddr::from([192, 0, 2, k as u8])],
+                ttl: Some((60, 60)),
+                records: 2,
+                truncated: false,
+            };
+            let mut batch = Batch::default();
+            let mut response = item(name, "10.0.0.1", 401, EventKind::Response);
+            response.rcode = 0;
+            batch.push_answered(name.as_bytes(), response, &answers);
+            for (item, name, answer) in batch.iter() {
+                s.count(item, name, answer);
+            }
         }
         shards
     }
@@ -232,6 +245,14 @@ mod tests {
                 .find_map(|s| view::hosts(s, name))
                 .expect("counted before");
             assert_eq!(format!("{now:?}"), format!("{was:?}"), "{name}");
+            let answered = |s: &ShardState| {
+                s.lookup_name(name)
+                    .and_then(|i| s.answers(i))
+                    .map(|a| format!("{a:?}"))
+            };
+            let was_answered = before.iter().find_map(answered);
+            assert!(was_answered.is_some(), "{name} was answered");
+            assert_eq!(answered(&states[owner]), was_answered, "{name}");
         }
         let sum = |s: &[ShardState], f: fn(&ShardSize) -> u64| -> u64 {
             s.iter().map(|s| f(&view::size(s))).sum()
@@ -271,10 +292,8 @@ mod tests {
             let owner = shard_of(&h, name.as_bytes(), h.hash_one(name.as_bytes()), n);
             let s = &mut states[owner];
             let names = s.name_count();
-            s.count(
-                &item(name, "10.0.0.1", 900, EventKind::Query),
-                name.as_bytes(),
-            );
+            let query = item(name, "10.0.0.1", 900, EventKind::Query);
+            s.count(&query, name.as_bytes(), None);
             assert_eq!(s.name_count(), names, "{name} found, not added again");
             let reply = view::hosts(s, name).expect("counted");
             assert_eq!(
