@@ -100,6 +100,10 @@ pub struct ShardState {
     lists: Arc<Lists>,
     /// Names below this index have their lexical score and marks.
     scored_names: u32,
+    /// Lexical randomness of each domain's registrable label, indexed by
+    /// domain (NaN until scored): the label is shared by all the domain's
+    /// names, so it is scored once per domain, not per name.
+    label_randomness: Vec<f32>,
     /// Rings with beats newer than their cached beacon score.
     dirty_rings: Vec<u32>,
     /// Bytes the answers hold ([`AnswerEntry::bytes`], summed).
@@ -118,6 +122,7 @@ impl ShardState {
             hasher,
             lists,
             scored_names: 0,
+            label_randomness: Vec::new(),
             dirty_rings: Vec::new(),
             answer_bytes: 0,
         }
@@ -186,6 +191,7 @@ impl ShardState {
                 .map(|f| size_of::<Fold>() + f.names.bytes())
                 .sum::<usize>()
             + d.overflow.names.bytes()
+            + self.label_randomness.capacity() * size_of::<f32>()
             + self.answer_bytes
             + table_bytes(&i.names)
             + table_bytes(&i.domains)
