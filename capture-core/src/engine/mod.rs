@@ -548,6 +548,7 @@ impl Querier {
             leads.tallies.append(&mut part.tallies);
             leads.denied.append(&mut part.denied);
         }
+        leads.names = leads::merge_names(std::mem::take(&mut leads.names));
         let mut findings = findings::build(&leads, &context.base);
         findings.retain(|f| f.score >= query.min_score);
         findings.truncate(query.top);
