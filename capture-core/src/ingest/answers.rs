@@ -13,6 +13,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use capture_common::{DNS_HEADER_LEN, MAX_LABEL_LEN, MAX_NAME_LEN};
 
+use super::name;
+
 /// The raw bytes after a response's question, as a kernel program copied
 /// them (or the offline reader found them in the frame).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -230,7 +232,8 @@ impl AnswerParser {
 }
 
 /// Reads the possibly compressed name at `at` of `m` into `out` (lowercase,
-/// dotted, no trailing dot; the root is empty) and returns the offset just
+/// dotted, escaped as question names are, no trailing dot; the root is
+/// empty) and returns the offset just
 /// past it where it started (after the first pointer, if any).
 fn read_name(m: &[u8], at: usize, out: &mut String) -> Result<usize, AnswerError> {
     out.clear();
@@ -271,7 +274,7 @@ fn read_name(m: &[u8], at: usize, out: &mut String) -> Result<usize, AnswerError
                 if !out.is_empty() {
                     out.push('.');
                 }
-                out.extend(label.iter().map(|&b| char::from(b.to_ascii_lowercase())));
+                name::push_label(label, out);
                 pos += 1 + len;
             }
             _ => return Err(AnswerError::BadName),
