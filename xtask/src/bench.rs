@@ -571,8 +571,8 @@ fn offline_section(lines: &[Value], argv: &[&str]) -> String {
          with another tool; before every run the machine must be idle (CPU busy below 25% over \
          250 ms, at most 5 s of waiting; busy share seen before the runs: {}) and the capture is \
          read through into the page cache. Ratios are to dnsrare in the same round (median over \
-         rounds); peak RSS from `wait4`.\n\n\
-         | tool | command | median (s) | every round (s) | peak RSS (MiB) | packets/s (best) | time ratio to dnsrare (median of rounds) |\n|---|---|---|---|---|---|---|\n",
+         rounds); CPU time (user + system) and peak RSS from `/usr/bin/time`.\n\n\
+         | tool | command | median (s) | every round (s) | CPU, median (s) | peak RSS (MiB) | packets/s (best) | time ratio to dnsrare (median of rounds) |\n|---|---|---|---|---|---|---|---|\n",
         argv.join(" "),
         setup["pcap"].as_str().unwrap_or("?"),
         thousands(u(&setup["frames"])),
@@ -603,11 +603,12 @@ fn offline_section(lines: &[Value], argv: &[&str]) -> String {
         };
         let rss = list("max_rss_kib", 1.0 / 1024.0, 0);
         s += &format!(
-            "| {} | `{}` | {:.3} | {} | {} | {} | {:.2} |\n",
+            "| {} | `{}` | {:.3} | {} | {:.3} | {} | {} | {:.2} |\n",
             tool["tool"].as_str().unwrap_or("?"),
             tool["command"].as_str().unwrap_or(""),
             f(&tool["median_seconds"]),
             list("seconds", 1.0, 3).join(", "),
+            f(&tool["median_cpu_seconds"]),
             rss.join(", "),
             thousands(f(&tool["packets_per_s"]) as u64),
             f(&tool["median_ratio_to_dnsrare"]),

@@ -9,8 +9,8 @@
 //! - `dnstop -l 3 -Q F` (non-interactive, since stdout is not a tty);
 //! - with `--dnsrare-before BIN`, an earlier dnsrare build too.
 //!
-//! Wall-clock time of each whole command (output to a pipe) and its peak
-//! RSS (`wait4`), in `--rounds` rounds; each round starts with another
+//! Wall-clock time of each whole command (output to a pipe), its CPU time
+//! and peak RSS (`/usr/bin/time`), in `--rounds` rounds; each round starts with another
 //! tool. Before every run the machine must be idle (CPU busy below a
 //! quarter over 250 ms, waiting at most 5 s; the busy share seen is
 //! printed) and the capture is read through, so every tool finds it in
@@ -100,24 +100,33 @@ fn main() -> Result<()> {
         "tshark -r {f} -Y '{SEED_FILTER}' -T fields -e ip.src -e dns.qry.name | sort | uniq -c | sort -n"
     );
     let mut tools: Vec<Tool> = vec![
-        Tool::new("floor", format!("bench_floor {f}"), &floor, [f.as_str()]),
+        Tool::new(
+            "floor",
+            format!("bench_floor {f}"),
+            &floor,
+            [f.as_str()],
+            &out_dir,
+        ),
         Tool::new(
             "dnsrare",
             format!("dnsrare pcap --no-progress {f}"),
             &dnsrare,
             ["pcap", "--no-progress", f.as_str()],
+            &out_dir,
         ),
         Tool::new(
             "tshark",
             seed.clone(),
             Path::new("sh"),
             ["-c", seed.as_str()],
+            &out_dir,
         ),
         Tool::new(
             "dnstop",
             format!("dnstop -l 3 -Q {f}"),
             Path::new("dnstop"),
             ["-l", "3", "-Q", f.as_str()],
+            &out_dir,
         ),
     ];
     if let Some(before) = &dnsrare_before {
@@ -126,10 +135,12 @@ fn main() -> Result<()> {
             format!("{} pcap --no-progress {f}", before.display()),
             before,
             ["pcap", "--no-progress", f.as_str()],
+            &out_dir,
         ));
     }
     let mut times: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut rss: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    let mut cpu: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut busy: Vec<f64> = Vec::new();
     let mut outputs: BTreeMap<&str, (Vec<u8>, Vec<u8>)> = BTreeMap::new();
     for round in 0..rounds {
@@ -144,6 +155,7 @@ fn main() -> Result<()> {
             let run = tool.run()?;
             times.entry(tool.name).or_default().push(run.seconds);
             rss.entry(tool.name).or_default().push(run.max_rss_kib);
+            cpu.entry(tool.name).or_default().push(run.cpu_seconds);
             outputs.insert(tool.name, (run.stdout, run.stderr));
         }
         eprintln!("bench_offline: round {}/{rounds}", round + 1);
@@ -219,6 +231,8 @@ fn main() -> Result<()> {
                 "best_seconds": best(name),
                 "median_seconds": median(&times[name]),
                 "max_rss_kib": rss[name],
+                "cpu_seconds": cpu[name],
+                "median_cpu_seconds": median(&cpu[name]),
                 "packets_per_s": totals.frames as f64 / best(name),
                 "ratio_to_dnsrare": ratios,
                 "median_ratio_to_dnsrare": median(&ratios),
@@ -281,16 +295,22 @@ fn warm(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// One timed command.
+/// One timed command, run under `/usr/bin/time` for its CPU time and peak
+/// RSS (measured from a process that did not inherit this program's
+/// memory: a child's peak RSS starts from its parent's at fork).
 struct Tool {
     name: &'static str,
     command: String,
     cmd: Command,
+    /// Where `/usr/bin/time` writes its figures.
+    figures: PathBuf,
 }
 
 /// What one run of a tool took.
 struct Run {
     seconds: f64,
+    /// User plus system CPU time, all its processes.
+    cpu_seconds: f64,
     /// Peak resident set of the command (its largest process), KiB.
     max_rss_kib: u64,
     stdout: Vec<u8>,
@@ -303,62 +323,59 @@ impl Tool {
         command: String,
         program: &Path,
         args: impl IntoIterator<Item = &'a str>,
+        out_dir: &Path,
     ) -> Self {
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        Self { name, command, cmd }
+        let figures = out_dir.join(format!("time-{name}.txt"));
+        let mut cmd = Command::new("/usr/bin/time");
+        cmd.args(["-f", "%U %S %M", "-o"])
+            .arg(&figures)
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::null());
+        Self {
+            name,
+            command,
+            cmd,
+            figures,
+        }
     }
 
-    /// Runs it to the end, its output collected by two threads, and takes
-    /// its peak RSS from `wait4`.
+    /// Runs it to the end and reads what `/usr/bin/time` measured.
     fn run(&mut self) -> Result<Run> {
         let started = Instant::now();
-        let mut child = self
+        let out = self
             .cmd
-            .spawn()
+            .output()
             .with_context(|| format!("running {}", self.name))?;
-        let mut out = child.stdout.take().context("stdout")?;
-        let mut err = child.stderr.take().context("stderr")?;
-        let out = std::thread::spawn(move || {
-            let mut b = Vec::new();
-            std::io::Read::read_to_end(&mut out, &mut b).map(|_| b)
-        });
-        let err = std::thread::spawn(move || {
-            let mut b = Vec::new();
-            std::io::Read::read_to_end(&mut err, &mut b).map(|_| b)
-        });
-        let mut status = 0;
-        // SAFETY: a zeroed rusage is a valid value for wait4 to fill.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: the pid is our own child, not yet waited for.
-        let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
         let seconds = started.elapsed().as_secs_f64();
-        if pid < 0 {
-            bail!(
-                "wait4 on {}: {}",
-                self.name,
-                std::io::Error::last_os_error()
-            );
-        }
-        let stdout = out.join().map_err(|_| anyhow::anyhow!("reader"))??;
-        let stderr = err.join().map_err(|_| anyhow::anyhow!("reader"))??;
         // dnsrare pcap exits 3 on a damaged capture; anything else
         // non-zero is a failure.
-        if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        if !out.status.success() {
             bail!(
-                "{} failed (wait status {status}): {}",
+                "{} failed ({}): {}",
                 self.name,
-                String::from_utf8_lossy(&stderr)
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
             );
         }
+        let figures = std::fs::read_to_string(&self.figures)
+            .with_context(|| format!("reading {}", self.figures.display()))?;
+        let fields: Vec<f64> = figures
+            .lines()
+            .last()
+            .unwrap_or("")
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let [user, system, rss] = fields[..] else {
+            bail!("/usr/bin/time wrote {figures:?}");
+        };
         Ok(Run {
             seconds,
-            max_rss_kib: usage.ru_maxrss as u64,
-            stdout,
-            stderr,
+            cpu_seconds: user + system,
+            max_rss_kib: rss as u64,
+            stdout: out.stdout,
+            stderr: out.stderr,
         })
     }
 }
