@@ -7,6 +7,10 @@
 //! which would hide exactly the spread dnsrare measures (many names under
 //! one provider's domain). So `a.b.example.co.uk` → `example.co.uk`,
 //! `d3ag4hukkh62yn.cloudfront.net` → `cloudfront.net`.
+//!
+//! The engine looks it up once per new name; which shard a name goes to is
+//! decided by its last two labels ([`last_two_labels_offset`]), which need
+//! no lookup.
 
 use psl::Type;
 

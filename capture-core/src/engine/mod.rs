@@ -1,14 +1,13 @@
 //! The counting engine: share-nothing shards, each owning the registered
-//! domains whose hash falls to it (so every per-domain figure is exact and
-//! local), fed in batches over crossbeam channels.
+//! domains whose last two labels hash to it (so every per-domain figure is
+//! exact and local), fed in batches over crossbeam channels.
 //!
 //! Data flows one way: producers (the ring-buffer drain, the pcap reader)
 //! hand [`Observation`]s to a [`Dispatcher`], which hashes each name once
 //! and appends it to the [`Batch`] of the shard its last two labels choose
 //! (every name under one registered domain shares them, so a domain lives
 //! whole in one shard; the public suffix is looked up by the shard, once
-//! per new name);
-//! each shard worker owns its [`state::ShardState`] outright, so counting
+//! per new name); each shard worker owns its [`state::ShardState`] outright, so counting
 //! takes no locks. Batches come back to the producer for reuse, so steady
 //! ingest allocates nothing per event. Queries travel down the same
 //! channels, so a shard answers after every batch sent before the query;
