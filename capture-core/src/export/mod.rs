@@ -6,6 +6,7 @@
 //! ([`central`]). The HTTP client, the spool files and the daemon's export
 //! thread are in the `dnsrare` binary.
 
+pub mod backfill;
 pub mod batch;
 pub mod central;
 pub mod schema;

@@ -163,14 +163,17 @@ impl ReadFilter {
 /// The per-(sensor, host, name) aggregates over every window the filter
 /// keeps, one JSON row each: SQL sums the windows, the engine scores.
 pub fn pairs_query(pairs: &str, filter: &ReadFilter) -> String {
+    // The inner names differ from the output's, so that no output alias
+    // shadows a column inside another aggregate.
     format!(
-        "SELECT sensor, host, name, sum(queries) AS queries, \
-         groupUniqArrayArray(qtypes) AS qtypes, \
-         minIf(first_ns, queries > 0) AS first_ns, max(last_ns) AS last_ns, \
-         groupArrayArray(arrivals_ns) AS arrivals_ns, \
-         sum(responses) AS responses, sum(nxdomain) AS nxdomain, sum(failures) AS failures, \
-         minIf(first_response_ns, responses > 0) AS first_response_ns \
-         FROM {pairs} FINAL{} GROUP BY sensor, host, name FORMAT JSONEachRow",
+        "SELECT sensor, host, name, sum(q) AS queries, groupUniqArrayArray(qt) AS qtypes, \
+         minIf(fq, q > 0) AS first_ns, max(lq) AS last_ns, \
+         groupArrayArray(arr) AS arrivals_ns, sum(r) AS responses, sum(nx) AS nxdomain, \
+         sum(fail) AS failures, minIf(fr, r > 0) AS first_response_ns \
+         FROM (SELECT sensor, host, name, queries AS q, qtypes AS qt, first_ns AS fq, \
+         last_ns AS lq, arrivals_ns AS arr, responses AS r, nxdomain AS nx, failures AS fail, \
+         first_response_ns AS fr FROM {pairs} FINAL{}) \
+         GROUP BY sensor, host, name FORMAT JSONEachRow",
         filter.clause()
     )
 }
