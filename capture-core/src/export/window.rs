@@ -194,3 +194,100 @@ fn close(start_s: u64, window: Window) -> ClosedWindow {
     pairs.sort_by(|a, b| a.name.cmp(&b.name).then(a.host.cmp(&b.host)));
     ClosedWindow { start_s, pairs }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::*;
+
+    const S: u64 = 1_000_000_000;
+
+    fn obs(name: &str, host: [u8; 4], t: u64, kind: EventKind, rcode: u8) -> Observation<'_> {
+        Observation {
+            name,
+            time_ns: t,
+            host: HostAddr::from(IpAddr::from(host)),
+            kind,
+            qtype: 1,
+            rcode,
+        }
+    }
+
+    #[test]
+    fn observations_fall_into_their_window_per_host_and_name() {
+        let mut w = WindowAggregator::new(60);
+        for t in [61 * S, 62 * S, 130 * S] {
+            w.observe(&obs("a.example", [10, 0, 0, 1], t, EventKind::Query, 0));
+        }
+        w.observe(&obs(
+            "a.example",
+            [10, 0, 0, 2],
+            70 * S,
+            EventKind::Query,
+            0,
+        ));
+        w.observe(&obs(
+            "a.example",
+            [10, 0, 0, 1],
+            63 * S,
+            EventKind::Response,
+            3,
+        ));
+        // Windows closing at 119 s: none; at 120 s: the first.
+        assert!(w.take_before(119).is_empty());
+        let closed = w.take_before(120);
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].start_s, 60);
+        let p = &closed[0].pairs;
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            (p[0].queries, p[0].first_ns, p[0].last_ns),
+            (2, 61 * S, 62 * S)
+        );
+        assert_eq!((p[0].responses, p[0].nxdomain), (1, 1));
+        assert_eq!(p[0].first_response_ns, 63 * S);
+        assert_eq!(p[1].queries, 1);
+        let rest = w.take_all();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].start_s, 120);
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn arrivals_are_bounded_keeping_those_a_beat_apart() {
+        let mut w = WindowAggregator::new(600);
+        // 200 queries 100 ms apart, then one 5 s later.
+        for i in 0..200 {
+            w.observe(&obs(
+                "b.example",
+                [10, 0, 0, 1],
+                i * S / 10,
+                EventKind::Query,
+                0,
+            ));
+        }
+        w.observe(&obs(
+            "b.example",
+            [10, 0, 0, 1],
+            25 * S,
+            EventKind::Query,
+            0,
+        ));
+        let p = &w.take_all()[0].pairs[0];
+        assert_eq!(p.queries, 201);
+        assert!(p.arrivals_ns.len() <= ARRIVALS_MAX);
+        assert_eq!(
+            &p.arrivals_ns[..ARRIVALS_KEPT],
+            &(0..64).map(|i| i * S / 10).collect::<Vec<_>>()[..]
+        );
+        // Past the first 64, only arrivals a second apart are kept.
+        assert!(
+            p.arrivals_ns[ARRIVALS_KEPT..]
+                .windows(2)
+                .all(|w| w[1] - w[0] >= S)
+        );
+        assert_eq!(p.arrivals_ns.last(), Some(&(25 * S)));
+        assert!(p.arrivals_ns.windows(2).all(|w| w[0] <= w[1]));
+    }
+}
