@@ -81,8 +81,8 @@ pub fn clickhouse(out: &mut impl Write, command: &ClickhouseCommand) -> Result<(
     Ok(())
 }
 
-/// Loads `files` into the store as `settings` say; returns the damaged
-/// files' errors (what came before the damage is loaded).
+/// Loads `files` into the store as `settings` say (of a damaged file,
+/// what came before the damage); returns how many files were damaged.
 pub fn backfill(files: &[PathBuf], settings: &ExportSettings) -> Result<usize> {
     let client = Client::new(settings.target.clone());
     client.schema()?;

@@ -67,6 +67,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Clickhouse(command) => central::clickhouse(&mut out, &command)?,
         Command::Report(args) => {
+            if !args.lists.is_empty() {
+                anyhow::bail!(
+                    "list files apply to `report --from` only: the daemon's lists are in its configuration"
+                );
+            }
             let Response::Report(r) =
                 client::ask(&args.socket.socket, &Request::Report(args.options.query()))?
             else {

@@ -160,6 +160,21 @@ pub struct ListArgs {
 }
 
 impl ListArgs {
+    /// Whether no list file is given.
+    pub fn is_empty(&self) -> bool {
+        let Self {
+            allow_suffix,
+            watch,
+            dynamic_dns,
+            ip_lookup,
+            allow,
+            deny,
+        } = self;
+        [allow_suffix, watch, dynamic_dns, ip_lookup, allow, deny]
+            .iter()
+            .all(|l| l.is_empty())
+    }
+
     /// The shipped lists extended with the user's files; a bad file is an
     /// error naming the file and line.
     pub fn lists(&self) -> Result<Arc<Lists>, ListError> {
