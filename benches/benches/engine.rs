@@ -22,7 +22,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dnsrare_benches::{distinct_names, filled_engine, realistic_events, realistic_mix};
 use dnsrare_core::{
     engine::report as query,
-    ingest::observation::EventDecoder,
+    ingest::{answers::AnswerBytes, observation::EventDecoder},
     model::{capture::CaptureSummary, query::ReportQuery},
 };
 
@@ -42,12 +42,16 @@ fn ingest(c: &mut Criterion) {
                 let mut decoder = EventDecoder::new(0);
                 let mut counts: HashMap<String, u64> = HashMap::new();
                 for e in &mix.warmup {
-                    let o = decoder.decode(e).expect("valid event");
+                    let o = decoder
+                        .decode(e, AnswerBytes::default())
+                        .expect("valid event");
                     *counts.entry(o.name.to_owned()).or_default() += 1;
                 }
                 let start = Instant::now();
                 for e in events {
-                    let o = decoder.decode(e).expect("valid event");
+                    let o = decoder
+                        .decode(e, AnswerBytes::default())
+                        .expect("valid event");
                     *counts.entry(o.name.to_owned()).or_default() += 1;
                 }
                 total += start.elapsed();
@@ -68,7 +72,9 @@ fn ingest(c: &mut Criterion) {
                     black_box(querier.sizes().expect("engine running"));
                     let start = Instant::now();
                     for e in events {
-                        let o = decoder.decode(e).expect("valid event");
+                        let o = decoder
+                            .decode(e, AnswerBytes::default())
+                            .expect("valid event");
                         dispatcher.push(&o).expect("engine running");
                     }
                     dispatcher.flush().expect("engine running");
@@ -135,7 +141,11 @@ fn report_latency(c: &mut Criterion) {
             while !stop.load(Ordering::Relaxed) {
                 for e in &events {
                     dispatcher
-                        .push(&decoder.decode(e).expect("valid event"))
+                        .push(
+                            &decoder
+                                .decode(e, AnswerBytes::default())
+                                .expect("valid event"),
+                        )
                         .expect("engine running");
                 }
                 dispatcher.flush().expect("engine running");

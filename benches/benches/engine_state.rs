@@ -12,7 +12,7 @@ use dnsrare_core::{
         snapshot::{self, Snapshot},
         state::ShardState,
     },
-    ingest::observation::EventDecoder,
+    ingest::{answers::AnswerBytes, observation::EventDecoder},
 };
 
 const NAMES: usize = 1_000_000;
@@ -43,7 +43,7 @@ fn main() {
         for h in 0..200u32 {
             let e = query_event(&name, 5000 + h, 2);
             dispatcher
-                .push(&decoder.decode(&e).expect("valid"))
+                .push(&decoder.decode(&e, AnswerBytes::default()).expect("valid"))
                 .expect("running");
         }
     }

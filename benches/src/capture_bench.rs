@@ -104,7 +104,7 @@ pub fn scenario_query_frames(config: &ScenarioConfig) -> Vec<Vec<u8>> {
         .filter_map(|p| {
             let mut kinds = Vec::new();
             let before = parser.counters();
-            parser.parse(Link::Ethernet, &p.frame, p.time_ns, |e: &DnsEvent| {
+            parser.parse(Link::Ethernet, &p.frame, p.time_ns, |e: &DnsEvent, _| {
                 kinds.push(e.kind);
             });
             let delta = parser.counters().since(&before);

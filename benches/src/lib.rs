@@ -8,7 +8,7 @@ pub mod real_captures;
 use capture_common::{DnsEvent, EventKind, FAMILY_IPV4};
 use dnsrare_core::{
     engine::{Engine, EngineConfig},
-    ingest::observation::EventDecoder,
+    ingest::{answers::AnswerBytes, observation::EventDecoder},
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -29,7 +29,11 @@ pub fn filled_engine(events: &[DnsEvent], shards: usize) -> Engine {
     let mut decoder = EventDecoder::new(0);
     for e in events {
         dispatcher
-            .push(&decoder.decode(e).expect("valid event"))
+            .push(
+                &decoder
+                    .decode(e, AnswerBytes::default())
+                    .expect("valid event"),
+            )
             .expect("engine running");
     }
     dispatcher.flush().expect("engine running");

@@ -13,6 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use capture_common::ParseError;
 use thiserror::Error;
 
 use crate::{
@@ -21,7 +22,7 @@ use crate::{
         eve::EveParser,
         frame_parser_twin::FrameParser,
         logs::{self, LineParser, LogFormat, LogTotals, ReadError},
-        observation::EventDecoder,
+        observation::{Answered, EventDecoder},
         pcap::{self, FileTotals, PcapError},
         zeek::ZeekParser,
     },
@@ -133,26 +134,31 @@ pub fn run(
     for (file, is_baseline) in inputs {
         let mut totals = FileTotals::default();
         let done_before = read.bytes;
-        let result =
-            pcap::read_frames(file, &mut totals, |frame| {
-                if !is_baseline {
-                    report_start = report_start.min(frame.time_ns);
-                }
-                parser.parse(frame.link, frame.data, frame.time_ns, |event| match decoder
-                    .decode(event)
-                {
+        let result = pcap::read_frames(file, &mut totals, |frame| {
+            if !is_baseline {
+                report_start = report_start.min(frame.time_ns);
+            }
+            parser.parse(
+                frame.link,
+                frame.data,
+                frame.time_ns,
+                |event, answers| match decoder.decode(event, answers) {
                     Ok(observation) => {
+                        if observation.answers == Answered::Malformed {
+                            *read.decode_errors.get_mut(ParseError::Answer) += 1;
+                        }
                         if let Err(e) = dispatcher.push(&observation) {
                             engine_error.get_or_insert(e);
                         }
                     }
                     Err(reason) => *read.decode_errors.get_mut(reason) += 1,
-                });
-                frames_seen += 1;
-                if frames_seen.is_multiple_of(PROGRESS_EVERY) {
-                    progress(done_before + frame.offset);
-                }
-            });
+                },
+            );
+            frames_seen += 1;
+            if frames_seen.is_multiple_of(PROGRESS_EVERY) {
+                progress(done_before + frame.offset);
+            }
+        });
         read.files += 1;
         read.frames += totals.frames;
         read.bytes += totals.bytes;

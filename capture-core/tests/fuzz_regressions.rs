@@ -15,7 +15,8 @@ use dnsrare_core::{
         snapshot::{self, FORMAT_VERSION, Snapshot},
     },
     ingest::{
-        observation::Observation,
+        answers::{AnswerBytes, AnswerError, AnswerParser},
+        observation::{Answered, Observation},
         pcap::{FileTotals, read_frames},
     },
     model::{
@@ -97,6 +98,8 @@ fn use_snapshot(s: Snapshot) {
                 kind,
                 qtype: 1,
                 rcode: 3,
+                answers: Answered::Unknown,
+                upstream: false,
             });
         }
     }
@@ -105,6 +108,53 @@ fn use_snapshot(s: Snapshot) {
     ask();
     drop(querier);
     engine.shutdown();
+}
+
+/// The answer-parser target's inputs (and every crash it found): the
+/// named ones with their exact outcome, any other without a panic.
+#[test]
+fn answer_parser_inputs_give_their_outcomes() {
+    const QNAME: &[u8] = b"\x03www\x07example\x03com\x00";
+    for (path, data) in inputs("answer_parser") {
+        let [hi, lo, flags, rest @ ..] = data.as_slice() else {
+            continue;
+        };
+        let parsed = AnswerParser::new()
+            .parse(
+                QNAME,
+                "www.example.com",
+                u16::from_be_bytes([*hi, *lo]),
+                flags & 1 != 0,
+                AnswerBytes {
+                    bytes: rest,
+                    cut: flags & 2 != 0,
+                },
+            )
+            .cloned();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        match name {
+            "cname_chain" => {
+                let a = parsed.expect("valid");
+                assert_eq!(a.chain, ["cdn.example.net", "edge.example.net"]);
+                assert_eq!(a.addresses.len(), 2);
+                assert_eq!(a.ttl, Some((20, 300)));
+            }
+            "two_a" => assert_eq!(parsed.expect("valid").addresses.len(), 2),
+            "short_tc" => {
+                let a = parsed.expect("truncated, not refused");
+                assert!(a.truncated);
+                assert_eq!(a.records, 1);
+            }
+            "pointer_loop" | "forward_pair" => {
+                assert_eq!(parsed, Err(AnswerError::BadPointer), "{name}");
+            }
+            "empty" => assert_eq!(parsed.expect("valid").records, 0),
+            _ => {}
+        }
+    }
 }
 
 #[test]

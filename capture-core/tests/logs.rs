@@ -112,8 +112,8 @@ fn pcap_observations(path: &Path) -> BTreeMap<Key, u64> {
     let mut decoder = EventDecoder::new(0);
     let mut totals = FileTotals::default();
     read_frames(path, &mut totals, |frame| {
-        parser.parse(frame.link, frame.data, frame.time_ns, |event| {
-            if let Ok(o) = decoder.decode(event) {
+        parser.parse(frame.link, frame.data, frame.time_ns, |event, answers| {
+            if let Ok(o) = decoder.decode(event, answers) {
                 *out.entry(key(&o)).or_insert(0) += 1;
             }
         });

@@ -24,7 +24,7 @@ use dnsrare_core::{
         snapshot::{self, Snapshot},
         state::ShardData,
     },
-    ingest::observation::Observation,
+    ingest::observation::{Answered, Observation},
     model::{capture::CaptureCounters, host::HostAddr},
     score::lists::Lists,
 };
@@ -438,6 +438,8 @@ fn engine_snapshot(config: &EngineConfig, observations: &[Obs]) -> Result<Vec<u8
             kind,
             qtype: if rcode == 0 { 1 } else { 16 },
             rcode,
+            answers: Answered::Unknown,
+            upstream: false,
         })?;
     }
     dispatcher.flush()?;

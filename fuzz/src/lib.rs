@@ -19,14 +19,14 @@ use capture_common::{
 };
 use dnsrare_core::{
     engine::{
-        Engine, EngineConfig, Querier,
-        report as query,
+        Engine, EngineConfig, Querier, report as query,
         snapshot::{self, FORMAT_VERSION, Snapshot},
     },
     ingest::{
+        answers::AnswerBytes,
         frame_parser_twin::FrameParser,
         name,
-        observation::{EventDecoder, Observation},
+        observation::{Answered, EventDecoder, Observation},
         pcap::Link,
     },
     model::{
@@ -65,7 +65,9 @@ pub const SNAPSHOT_PATH: &str = "fuzz/state.snap";
 pub fn parse_checked(link: Link, frame: &[u8], time_ns: u64) {
     let mut parser = FrameParser::new();
     let mut events = Vec::new();
-    parser.parse(link, frame, time_ns, |e| events.push(*e));
+    parser.parse(link, frame, time_ns, |e, a| {
+        events.push((*e, a.bytes.to_vec(), a.cut));
+    });
     let c = parser.counters();
     assert_eq!(c.packets, 1, "{link:?}: one frame, one packet");
     assert_eq!(c.lost, 0, "{link:?}: nothing is lost offline");
@@ -83,7 +85,7 @@ pub fn parse_checked(link: Link, frame: &[u8], time_ns: u64) {
         assert_eq!(c.ignored, 1, "unsupported link layers are ignored");
     }
     let mut decoder = EventDecoder::new(0);
-    for e in &events {
+    for (e, answer_bytes, cut) in &events {
         assert!(
             (1..=MAX_NAME_LEN).contains(&usize::from(e.name_len)),
             "{link:?}: name_len {} out of range",
@@ -92,7 +94,13 @@ pub fn parse_checked(link: Link, frame: &[u8], time_ns: u64) {
         let text = name::decode(e.wire_name())
             .unwrap_or_else(|err| panic!("{link:?}: emitted name does not decode: {err:?}"));
         let observation = decoder
-            .decode(e)
+            .decode(
+                e,
+                AnswerBytes {
+                    bytes: answer_bytes,
+                    cut: *cut,
+                },
+            )
             .unwrap_or_else(|err| panic!("{link:?}: the drain refuses an event: {err:?}"));
         assert_eq!(observation.name, text);
         assert_eq!(e.timestamp_ns, time_ns);
@@ -176,6 +184,8 @@ pub fn use_snapshot(snapshot: Snapshot) {
                     kind,
                     qtype: 1,
                     rcode,
+                    answers: Answered::Unknown,
+                    upstream: false,
                 })
                 .expect("the shards are running");
         }

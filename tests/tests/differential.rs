@@ -44,7 +44,7 @@ impl Checker {
         let run = self.probe.run(frame);
         let mut parser = FrameParser::new();
         let mut events = Vec::new();
-        parser.parse(Link::Ethernet, frame, 0, |e| events.push(*e));
+        parser.parse(Link::Ethernet, frame, 0, |e, _| events.push(*e));
         let user = parser.counters();
         let kernel = CaptureCounters {
             lost: 0,

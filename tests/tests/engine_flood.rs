@@ -10,7 +10,7 @@ use std::{
 use capture_common::EventKind;
 use dnsrare_core::{
     engine::{Engine, EngineConfig},
-    ingest::observation::Observation,
+    ingest::observation::{Answered, Observation},
     model::host::HostAddr,
 };
 use dnsrare_tests::Daemon;
@@ -51,6 +51,8 @@ fn two_million_unique_names_stay_within_a_small_bound() {
                 kind: EventKind::Query,
                 qtype: 16,
                 rcode: 0,
+                answers: Answered::Unknown,
+                upstream: false,
             })
             .expect("engine running");
         if i % 997 == 0 {
@@ -63,6 +65,8 @@ fn two_million_unique_names_stay_within_a_small_bound() {
                     kind: EventKind::Query,
                     qtype: 1,
                     rcode: 0,
+                    answers: Answered::Unknown,
+                    upstream: false,
                 })
                 .expect("engine running");
             *expected.entry(other).or_default() += 1;

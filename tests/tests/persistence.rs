@@ -3,6 +3,7 @@
 
 use std::{path::Path, time::Duration};
 
+use dnsrare_core::engine::snapshot::FORMAT_VERSION;
 use dnsrare_tests::{Daemon, queries_of, send_queries, wait_for};
 use traffic::netns::Lab;
 
@@ -89,17 +90,20 @@ fn damaged_snapshots_are_set_aside_and_the_daemon_starts_empty() {
     let good = real_snapshot(&lab);
     let mut future = good.clone();
     future[8..12].copy_from_slice(&99u32.to_le_bytes());
-    let cases: [(&str, Vec<u8>, &str); 3] = [
+    let mut older = good.clone();
+    older[8..12].copy_from_slice(&3u32.to_le_bytes());
+    let future_message =
+        format!("has format version 99; this dnsrare reads version {FORMAT_VERSION} only");
+    let older_message =
+        format!("has format version 3; this dnsrare reads version {FORMAT_VERSION} only");
+    let cases: [(&str, Vec<u8>, &str); 4] = [
         (
             "truncated",
             good[..good.len() - 10].to_vec(),
             "is truncated",
         ),
-        (
-            "future version",
-            future,
-            "has format version 99; this dnsrare reads version 3",
-        ),
+        ("future version", future, &future_message),
+        ("older version (before answers)", older, &older_message),
         (
             "not a snapshot",
             b"garbage".to_vec(),

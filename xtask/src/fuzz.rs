@@ -23,8 +23,9 @@ use clap::{Args, builder::PossibleValuesParser};
 use crate::cmd;
 
 /// The fuzz targets, in the order they run by default.
-const TARGETS: [&str; 6] = [
+const TARGETS: [&str; 7] = [
     "name_decoder",
+    "answer_parser",
     "packet_parser",
     "pcap_reader",
     "socket_request",

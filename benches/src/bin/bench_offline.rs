@@ -298,9 +298,9 @@ fn compare(pcap_file: &Path) -> Result<Comparison> {
             ..Verdict::default()
         };
         let mut responses = 0;
-        parser.parse(frame.link, frame.data, frame.time_ns, |event| {
+        parser.parse(frame.link, frame.data, frame.time_ns, |event, answers| {
             if event.kind == EventKind::Query as u8 {
-                match decoder.decode(event) {
+                match decoder.decode(event, answers) {
                     Ok(o) => v.names.push(o.name.to_owned()),
                     Err(r) => v.other = Some(format!("decode error: {}", r.as_str())),
                 }

@@ -281,8 +281,8 @@ fn run_shard(mut state: ShardState, rx: Receiver<ShardMsg>, recycle: Sender<Batc
 fn handle(state: &mut ShardState, msg: ShardMsg, recycle: &Sender<Batch>) {
     match msg {
         ShardMsg::Batch(mut batch) => {
-            for (item, name) in batch.iter() {
-                state.count(item, name);
+            for (item, name, answer) in batch.iter() {
+                state.count(item, name, answer);
             }
             state.update_pressure();
             batch.clear();
@@ -347,7 +347,12 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// Queues `observation` for its shard, sending the batch when full.
+    /// The gateway's own upstream queries are not a client's and are not
+    /// counted per host (the capture counters count them per direction).
     pub fn push(&mut self, observation: &Observation<'_>) -> Result<(), EngineError> {
+        if observation.upstream {
+            return Ok(());
+        }
         let name = observation.name.as_bytes();
         let domain_offset = domain::registered_domain_offset(observation.name);
         let name_hash = self.hasher.hash_one(name);
@@ -357,21 +362,23 @@ impl Dispatcher {
             self.hasher.hash_one(&name[domain_offset..])
         };
         let shard = shard_of(domain_hash, self.senders.len());
-        self.pending[shard].push(
-            name,
-            Item {
-                name_hash,
-                domain_hash,
-                time_ns: observation.time_ns,
-                host: observation.host,
-                name_start: 0,
-                name_len: 0,
-                domain_offset: domain_offset as u16,
-                qtype: observation.qtype,
-                kind: observation.kind,
-                rcode: observation.rcode,
-            },
-        );
+        let item = Item {
+            name_hash,
+            domain_hash,
+            time_ns: observation.time_ns,
+            host: observation.host,
+            name_start: 0,
+            name_len: 0,
+            domain_offset: domain_offset as u16,
+            qtype: observation.qtype,
+            kind: observation.kind,
+            rcode: observation.rcode,
+            answer: Item::NO_ANSWER,
+        };
+        match observation.answers.parsed() {
+            Some(answers) => self.pending[shard].push_answered(name, item, answers),
+            None => self.pending[shard].push(name, item),
+        }
         if self.pending[shard].len() >= BATCH {
             self.send(shard)?;
         }

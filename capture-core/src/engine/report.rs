@@ -240,7 +240,7 @@ mod tests {
     use super::*;
     use crate::{
         engine::{Engine, EngineConfig},
-        ingest::observation::Observation,
+        ingest::observation::{Answered, Observation},
         model::{host::HostAddr, report::Finding},
         score::{
             lists::Lists,
@@ -282,6 +282,8 @@ mod tests {
                 kind,
                 qtype: 1,
                 rcode,
+                answers: Answered::Unknown,
+                upstream: false,
             })
             .unwrap();
         };
@@ -460,6 +462,8 @@ mod tests {
                 kind: EventKind::Query,
                 qtype: 1,
                 rcode: 0,
+                answers: Answered::Unknown,
+                upstream: false,
             })
             .expect("engine running");
         };

@@ -31,10 +31,12 @@ use crate::model::capture::{CaptureCounters, ParseErrorCounts};
 /// Magic bytes at the start of every snapshot.
 const MAGIC: &[u8; 8] = b"DNSRSNAP";
 /// The format this build writes and reads (2: arrival rings keep their
-/// cached beacon score; 3: names count answers with an error RCODE). Other
+/// cached beacon score; 3: names count answers with an error RCODE; 4:
+/// names keep what the resolver answered, capture counters count
+/// malformed answers). Other
 /// versions are refused with a message naming both (the daemon sets the
 /// file aside and starts empty).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// Most shards a snapshot may ask for (one thread each).
 pub const MAX_SHARDS: usize = 256;
 const HEADER_LEN: usize = 8 + 4 + 8 + 4;
@@ -69,8 +71,10 @@ pub enum SnapshotError {
     /// Not a dnsrare snapshot.
     #[error("{0} is not a dnsrare snapshot (bad magic)")]
     NotSnapshot(PathBuf),
-    /// Written by a newer dnsrare.
-    #[error("{path} has format version {found}; this dnsrare reads version {supported}")]
+    /// Written by another dnsrare release (older or newer).
+    #[error(
+        "{path} has format version {found}; this dnsrare reads version {supported} only (a daemon sets such a file aside and starts empty)"
+    )]
     FutureVersion {
         /// The file.
         path: PathBuf,

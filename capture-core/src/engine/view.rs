@@ -15,21 +15,25 @@ use std::{
 
 use capture_common::qtype;
 
-use super::state::{PairView, ShardState};
+use super::{
+    domain,
+    state::{AnswerEntry, PairView, ShardState},
+};
 use crate::{
     model::{
         host::HostAddr,
         query::{ReportQuery, Sort},
         report::{
-            BeaconRow, DomainRow, FoldedRow, HISTOGRAM_BUCKETS, HostCount, HostDetail, HostsReply,
-            Row, histogram_bucket,
+            AnswerRow, BeaconRow, DomainRow, FoldedRow, HISTOGRAM_BUCKETS, HostCount, HostDetail,
+            HostsReply, Row, histogram_bucket,
         },
         status::ShardSize,
     },
     score::{
+        addresses::{self, AddressClass, AddressList},
         beacon,
         class::NameClass,
-        combine::{self, BaseRates, NameSignals, marks},
+        combine::{self, AnswerFacts, BaseRates, NameSignals, marks},
         lists::ListKind,
         report_lists::{ListRole, ReportLists},
     },
@@ -50,6 +54,13 @@ pub struct ScoreContext {
     pub host_random_nx: HashMap<HostAddr, u64>,
     /// The allow and deny lists the report is assembled with (empty: none).
     pub report_lists: std::sync::Arc<ReportLists>,
+    /// Registered domains that names of at least [`CNAME_SHARED_FROM`]
+    /// other registered domains alias into (CNAME): shared
+    /// infrastructure, found without any list; with how many.
+    pub cname_shared: HashMap<String, usize>,
+    /// Public answer addresses shared by rare names of two or more
+    /// registered domains, with how many domains.
+    pub shared_addresses: HashMap<HostAddr, usize>,
 }
 
 /// One host as one shard saw it.
@@ -84,7 +95,27 @@ pub struct Overview {
     pub ddns_hosts: Vec<HostAddr>,
     /// Hosts that asked a public-IP lookup service here.
     pub ip_lookup_hosts: Vec<HostAddr>,
+    /// Answer facts that need every shard (CNAME targets, shared
+    /// addresses).
+    pub answers: AnswerOverview,
 }
+
+/// What one shard's answers contribute to the network-wide context.
+#[derive(Clone, Debug, Default)]
+pub struct AnswerOverview {
+    /// (registered domain a CNAME chain ends in, registered domain of the
+    /// name that aliases into it), distinct.
+    pub cname_targets: Vec<(String, String)>,
+    /// (answer address, registered domain) of rare ordinary names:
+    /// domains at most two hosts ask.
+    pub rare_addresses: Vec<(HostAddr, String)>,
+}
+
+/// Distinct aliasing domains from which a CNAME target's domain counts as
+/// shared infrastructure.
+pub const CNAME_SHARED_FROM: usize = 3;
+/// Pairs of each kind one shard reports at most (bounds a flood).
+const ANSWER_FACTS: usize = 100_000;
 
 /// This shard's overview (scores its names first: the base rates count
 /// their classes and randomness).
@@ -98,6 +129,39 @@ pub fn overview(state: &mut ShardState) -> Overview {
         base,
         ddns_hosts,
         ip_lookup_hosts,
+        answers: answer_overview(state),
+    }
+}
+
+/// This shard's CNAME targets and rare names' addresses.
+fn answer_overview(state: &ShardState) -> AnswerOverview {
+    let mut targets = std::collections::BTreeSet::new();
+    let mut rare = std::collections::BTreeSet::new();
+    for (i, e) in state.names() {
+        let Some(a) = state.answers(i) else {
+            continue;
+        };
+        let source = state.domain_text(e.domain);
+        if let Some(last) = a.chain.rsplit(' ').next().filter(|l| !l.is_empty())
+            && targets.len() < ANSWER_FACTS
+        {
+            let target = domain::registered_domain(last);
+            if target != source {
+                targets.insert((target.to_owned(), source.to_owned()));
+            }
+        }
+        let ordinary = !NameClass::from_code(e.class).is_benign();
+        if ordinary && state.domain_entry(e.domain).hosts <= 2 && rare.len() < ANSWER_FACTS {
+            for addr in &a.addrs {
+                if addresses::classify(addr.ip(), &AddressList::default()) == AddressClass::Public {
+                    rare.insert((*addr, source.to_owned()));
+                }
+            }
+        }
+    }
+    AnswerOverview {
+        cname_targets: targets.into_iter().collect(),
+        rare_addresses: rare.into_iter().collect(),
     }
 }
 
@@ -129,6 +193,19 @@ fn name_base(state: &ShardState) -> (BaseRates, Vec<HostAddr>, Vec<HostAddr>) {
         base.txt_names += u64::from(e.qtypes & txt_or_null != 0);
         base.nx_names += u64::from(e.nxdomain > 0);
         base.long_label_names += u64::from(e.marks & marks::LONG_LABEL != 0);
+        if let Some(a) = state.answers(i) {
+            let facts = answer_facts(a, state.lists().sinkholes());
+            base.answered_names += 1;
+            base.null_names += u64::from(matches!(
+                facts.worst,
+                AddressClass::Null | AddressClass::Loopback
+            ));
+            base.private_names += u64::from(matches!(
+                facts.worst,
+                AddressClass::Private | AddressClass::LinkLocal
+            ));
+            base.flux_names += u64::from(facts.flux);
+        }
         let counted = per_domain.entry(e.domain).or_insert(0u32);
         if *counted < combine::RANDOMNESS_NAMES_PER_DOMAIN {
             *counted += 1;
@@ -176,10 +253,20 @@ impl ScoreContext {
         let mut base = BaseRates::default();
         let mut ddns = std::collections::HashSet::new();
         let mut ip_lookup = std::collections::HashSet::new();
+        let mut aliases: HashMap<&str, usize> = HashMap::new();
+        let mut sharing: HashMap<HostAddr, usize> = HashMap::new();
         for o in overviews {
             base.add_names(&o.base);
             ddns.extend(o.ddns_hosts.iter().copied());
             ip_lookup.extend(o.ip_lookup_hosts.iter().copied());
+            // Pairs are distinct within a shard, and a source domain lives
+            // in one shard only, so counting pairs counts distinct sources.
+            for (target, _) in &o.answers.cname_targets {
+                *aliases.entry(target).or_default() += 1;
+            }
+            for (addr, _) in &o.answers.rare_addresses {
+                *sharing.entry(*addr).or_default() += 1;
+            }
         }
         let mut host_random_nx = HashMap::new();
         for h in hosts {
@@ -194,6 +281,12 @@ impl ScoreContext {
             base,
             host_random_nx,
             report_lists: std::sync::Arc::default(),
+            cname_shared: aliases
+                .into_iter()
+                .filter(|&(_, n)| n >= CNAME_SHARED_FROM)
+                .map(|(t, n)| (t.to_owned(), n))
+                .collect(),
+            shared_addresses: sharing.into_iter().filter(|&(_, n)| n >= 2).collect(),
         }
     }
 }
@@ -273,6 +366,21 @@ pub(super) fn signals<'a>(
         .filter(|_| exact)
         .and_then(|(_, p)| beacon::score(&state.arrivals(&p)));
     let txt_or_null = e.qtypes & (qtype::bit(16) | qtype::bit(10)) != 0;
+    let answer = state.answers(i).map(|a| {
+        let mut facts = answer_facts(a, state.lists().sinkholes());
+        if let Some(last) = a.chain.rsplit(' ').next().filter(|l| !l.is_empty()) {
+            let target = domain::registered_domain(last);
+            facts.cname_target = Some(last);
+            facts.cname_shared = ctx.cname_shared.get(target).copied().unwrap_or(0);
+            facts.cname_listed = state.lists().cdn_cloud.matching(last).is_some();
+        }
+        facts.shared_address = a
+            .addrs
+            .iter()
+            .filter_map(|h| ctx.shared_addresses.get(h).map(|&n| (n, h.ip())))
+            .max();
+        facts
+    });
     (
         NameSignals {
             tld: tld(state.name_text(i)),
@@ -292,9 +400,43 @@ pub(super) fn signals<'a>(
             beacon_bits: best.map_or(0.0, |((bits, _), _)| bits),
             beacon_short_period: best.is_some_and(|((_, short), _)| short),
             beacon,
+            answer,
         },
         best.map(|(_, p)| p.host.addr),
     )
+}
+
+/// What a name's kept answers say by themselves (the network-wide facts
+/// are filled in by [`signals`]).
+fn answer_facts<'a>(a: &'a AnswerEntry, sinkholes: &AddressList) -> AnswerFacts<'a> {
+    let worst = a
+        .addrs
+        .iter()
+        .map(|h| addresses::classify(h.ip(), sinkholes))
+        .max()
+        .unwrap_or(AddressClass::Public);
+    let worst_address = a
+        .addrs
+        .iter()
+        .find(|h| addresses::classify(h.ip(), sinkholes) == worst)
+        .map(|h| h.ip());
+    let mut prefixes: Vec<u32> = a
+        .addrs
+        .iter()
+        .map(|h| addresses::spread_prefix(h.ip()))
+        .collect();
+    prefixes.sort_unstable();
+    prefixes.dedup();
+    let distinct = a.addrs.len() as u32;
+    AnswerFacts {
+        worst,
+        worst_address,
+        distinct,
+        prefixes: prefixes.len() as u32,
+        ttl_max: a.ttl_max,
+        flux: combine::is_flux(distinct, prefixes.len() as u32, a.ttl_max),
+        ..AnswerFacts::default()
+    }
 }
 
 /// The last label of a dotted name, if it has more than one and looks like
@@ -567,7 +709,27 @@ pub fn row(state: &ShardState, i: u32, ctx: &ScoreContext) -> Row {
         parts: scored.parts,
         more_in_domain: 0,
         hosts,
+        answers: answer_row(state, i),
     }
+}
+
+/// What the resolver answered for name `i`, for rows and `hosts NAME`.
+pub fn answer_row(state: &ShardState, i: u32) -> Option<AnswerRow> {
+    let a = state.answers(i)?;
+    Some(AnswerRow {
+        addresses: a.addrs.iter().map(|h| h.ip()).collect(),
+        distinct_addresses: a.addrs.len() as u32,
+        more_addresses: a.more_addresses,
+        cnames: a
+            .chain
+            .split(' ')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        ttl_min: a.ttl_min,
+        ttl_max: a.ttl_max,
+        answered: a.answered,
+    })
 }
 
 /// One row per registered domain of this shard, with its best name not on
@@ -676,6 +838,7 @@ pub fn hosts(state: &ShardState, name: &str) -> Option<HostsReply> {
             queries: fold.queries,
             folded: true,
             hosts,
+            answers: None,
         });
     };
     let mut hosts: Vec<HostDetail> = state
@@ -698,6 +861,7 @@ pub fn hosts(state: &ShardState, name: &str) -> Option<HostsReply> {
         queries: state.name(i).queries,
         folded: false,
         hosts,
+        answers: answer_row(state, i),
     })
 }
 
@@ -745,7 +909,12 @@ mod tests {
 
     use super::*;
     use crate::{
-        engine::{batch::Item, domain::registered_domain_offset, name_hasher, state::Limits},
+        engine::{
+            batch::Item,
+            domain::registered_domain_offset,
+            name_hasher,
+            state::{self, Limits},
+        },
         score::lists::Lists,
     };
 
@@ -774,8 +943,9 @@ mod tests {
                 qtype,
                 kind: EventKind::Query,
                 rcode: 0,
+                answer: Item::NO_ANSWER,
             };
-            self.0.count(&item, name.as_bytes());
+            self.0.count(&item, name.as_bytes(), None);
         }
 
         fn answer_nx(&mut self, name: &str, host: &str) {
@@ -792,8 +962,47 @@ mod tests {
                 qtype: 1,
                 kind: EventKind::Response,
                 rcode: 3,
+                answer: Item::NO_ANSWER,
             };
-            self.0.count(&item, name.as_bytes());
+            self.0.count(&item, name.as_bytes(), None);
+        }
+
+        /// A response for `name` to `host` answering `addrs` through the
+        /// CNAME `chain`.
+        fn answer(&mut self, name: &str, host: &str, addrs: &[&str], chain: &[&str], ttl: u32) {
+            let h = name_hasher();
+            let off = registered_domain_offset(name);
+            let item = Item {
+                name_hash: h.hash_one(name.as_bytes()),
+                domain_hash: h.hash_one(&name.as_bytes()[off..]),
+                time_ns: 1,
+                host: HostAddr::from(host.parse::<IpAddr>().expect("literal")),
+                name_start: 0,
+                name_len: 0,
+                domain_offset: off as u16,
+                qtype: 1,
+                kind: EventKind::Response,
+                rcode: 0,
+                answer: Item::NO_ANSWER,
+            };
+            let answers = crate::ingest::answers::Answers {
+                chain: chain.iter().map(|c| (*c).to_owned()).collect(),
+                addresses: addrs.iter().map(|a| a.parse().expect("literal")).collect(),
+                ttl: Some((ttl, ttl)),
+                records: (addrs.len() + chain.len()) as u16,
+                truncated: false,
+            };
+            let mut batch = crate::engine::batch::Batch::default();
+            batch.push_answered(name.as_bytes(), item, &answers);
+            for (item, name, answer) in batch.iter() {
+                self.0.count(item, name, answer);
+            }
+        }
+
+        fn row_of(&mut self, name: &str) -> Row {
+            let ctx = self.context();
+            let i = self.0.lookup_name(name).expect("counted");
+            row(&self.0, i, &ctx)
         }
 
         fn rows(&mut self, q: &ReportQuery) -> Vec<Row> {
@@ -817,6 +1026,158 @@ mod tests {
                 s.ask(name, &format!("10.0.1.{h}"), f64::from(h * 3 + k as u32), 1);
             }
         }
+    }
+
+    fn has_part(row: &Row, signal: crate::model::score::Signal) -> bool {
+        row.parts.iter().any(|p| p.signal == signal)
+    }
+
+    /// A background of 50 hosts whose names are answered with public
+    /// addresses.
+    fn answered_background(s: &mut Shard) {
+        background(s);
+        for (k, name) in ["www.google.com", "mail.example.org", "news.example.net"]
+            .iter()
+            .enumerate()
+        {
+            s.answer(name, "10.0.1.1", &[&format!("198.51.100.{k}")], &[], 300);
+        }
+    }
+
+    #[test]
+    fn answers_are_kept_bounded_and_shown() {
+        let mut s = Shard::new();
+        s.ask("www.shop-one.biz", "10.0.0.9", 1.0, 1);
+        for k in 0..12 {
+            s.answer(
+                "www.shop-one.biz",
+                "10.0.0.9",
+                &[&format!("198.51.100.{k}"), "198.51.100.0"],
+                &["shop.edge-cdn.biz", "e1.edge-cdn.biz"],
+                30 + k,
+            );
+        }
+        let a = s.row_of("www.shop-one.biz").answers.expect("answered");
+        assert_eq!(a.answered, 12);
+        assert_eq!(a.addresses.len(), state::KEPT_ADDRESSES);
+        assert!(a.more_addresses);
+        assert_eq!(a.cnames, ["shop.edge-cdn.biz", "e1.edge-cdn.biz"]);
+        assert_eq!((a.ttl_min, a.ttl_max), (30, 41));
+    }
+
+    #[test]
+    fn sinkhole_null_and_private_answers_raise_a_rare_name() {
+        let mut lists = Lists::embedded();
+        lists
+            .sinkholes
+            .extend(AddressList::parse("203.0.113.0/24", None).expect("valid"));
+        let mut s = Shard(ShardState::new(
+            Limits::default(),
+            name_hasher(),
+            Arc::new(lists),
+        ));
+        answered_background(&mut s);
+        for (name, addr) in [
+            ("seized-c2.biz", "203.0.113.9"),
+            ("blocked-c2.biz", "0.0.0.0"),
+            ("inside-c2.biz", "10.9.9.9"),
+            ("plain-c2.biz", "198.51.100.77"),
+        ] {
+            s.ask(name, "10.0.1.7", 5.0, 1);
+            s.answer(name, "10.0.1.7", &[addr], &[], 60);
+        }
+        let seized = s.row_of("seized-c2.biz");
+        assert!(
+            has_part(&seized, crate::model::score::Signal::Sinkhole),
+            "{seized:?}"
+        );
+        assert!(
+            seized
+                .explanation
+                .contains("known sinkhole address (203.0.113.9)")
+        );
+        assert!(has_part(
+            &s.row_of("blocked-c2.biz"),
+            crate::model::score::Signal::NullAnswer
+        ));
+        assert!(has_part(
+            &s.row_of("inside-c2.biz"),
+            crate::model::score::Signal::PrivateAnswer
+        ));
+        let plain = s.row_of("plain-c2.biz");
+        for row in ["seized-c2.biz", "blocked-c2.biz", "inside-c2.biz"] {
+            assert!(
+                s.row_of(row).score > plain.score,
+                "{row} above plain-c2.biz"
+            );
+        }
+    }
+
+    #[test]
+    fn a_cname_into_shared_infrastructure_suppresses_without_any_list() {
+        let mut s = Shard::new();
+        answered_background(&mut s);
+        for (k, name) in [
+            "a.one.example",
+            "b.two.example",
+            "c.three.example",
+            "d.four-shop.biz",
+        ]
+        .iter()
+        .enumerate()
+        {
+            s.ask(name, &format!("10.0.1.{k}"), 5.0, 1);
+            s.answer(
+                name,
+                "10.0.1.1",
+                &["198.51.100.200"],
+                &[&format!("x{k}.edgehost.biz")],
+                20,
+            );
+        }
+        let row = s.row_of("d.four-shop.biz");
+        assert!(
+            has_part(&row, crate::model::score::Signal::CnameInfrastructure),
+            "{row:?}"
+        );
+        assert!(
+            row.explanation
+                .contains("other domains alias into its domain")
+        );
+        assert!(row.score < 20.0, "{}", row.score);
+    }
+
+    #[test]
+    fn fast_flux_and_shared_addresses_raise() {
+        let mut s = Shard::new();
+        answered_background(&mut s);
+        s.ask("flux-c2.biz", "10.0.1.3", 5.0, 1);
+        for k in 0..6 {
+            s.answer(
+                "flux-c2.biz",
+                "10.0.1.3",
+                &[&format!("{}.{k}.1.1", 20 + k)],
+                &[],
+                60,
+            );
+        }
+        let flux = s.row_of("flux-c2.biz");
+        assert!(
+            has_part(&flux, crate::model::score::Signal::FastFlux),
+            "{flux:?}"
+        );
+        for name in ["alpha-c2.biz", "beta-c2.biz", "gamma-c2.biz"] {
+            s.ask(name, "10.0.1.4", 5.0, 1);
+            s.answer(name, "10.0.1.4", &["192.0.2.66"], &[], 600);
+        }
+        let shared = s.row_of("beta-c2.biz");
+        assert!(
+            shared
+                .explanation
+                .contains("shares 192.0.2.66 with rare names of 2 other domains"),
+            "{}",
+            shared.explanation
+        );
     }
 
     #[test]

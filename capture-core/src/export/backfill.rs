@@ -5,11 +5,13 @@
 
 use std::path::PathBuf;
 
+use capture_common::ParseError;
+
 use super::{batch::WindowBatch, window::WindowAggregator};
 use crate::{
     ingest::{
         frame_parser_twin::FrameParser,
-        observation::EventDecoder,
+        observation::{Answered, EventDecoder},
         pcap::{self, FileTotals, PcapError},
     },
     model::capture::{CaptureCounters, ParseErrorCounts},
@@ -35,15 +37,22 @@ pub fn from_captures(files: &[PathBuf], sensor: &str, window_s: u64) -> Backfill
     let mut damaged = Vec::new();
     for file in files {
         let mut totals = FileTotals::default();
-        let read =
-            pcap::read_frames(file, &mut totals, |frame| {
-                parser.parse(frame.link, frame.data, frame.time_ns, |event| match decoder
-                    .decode(event)
-                {
-                    Ok(o) => windows.observe(&o),
+        let read = pcap::read_frames(file, &mut totals, |frame| {
+            parser.parse(
+                frame.link,
+                frame.data,
+                frame.time_ns,
+                |event, answers| match decoder.decode(event, answers) {
+                    Ok(o) => {
+                        if o.answers == Answered::Malformed {
+                            *decode_errors.get_mut(ParseError::Answer) += 1;
+                        }
+                        windows.observe(&o);
+                    }
                     Err(reason) => *decode_errors.get_mut(reason) += 1,
-                });
-            });
+                },
+            );
+        });
         if let Err(e) = read {
             damaged.push(e);
         }

@@ -116,6 +116,13 @@ impl WindowBatch {
                 "nxdomain": p.nxdomain,
                 "failures": p.failures,
                 "first_response_ns": p.first_response_ns,
+                "answered": p.answers.answered,
+                "first_answer_ns": p.answers.first_ns,
+                "last_answer_ns": p.answers.last_ns,
+                "ttl_min": p.answers.ttl_min,
+                "ttl_max": p.answers.ttl_max,
+                "addresses": p.answers.addresses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "chain": p.answers.chain,
             });
             let _ = writeln!(out, "{row}");
         }
@@ -165,6 +172,7 @@ mod tests {
                 nxdomain: 1,
                 failures: 0,
                 first_response_ns: 600_100_000_000,
+                answers: Default::default(),
             }],
         }
     }

@@ -13,8 +13,12 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::{
+    engine::batch::SUMMARY_ADDRESSES,
     engine::{self, Engine, EngineConfig, EngineError, report::History},
-    ingest::observation::Observation,
+    ingest::{
+        answers::Answers,
+        observation::{Answered, Observation},
+    },
     model::{
         capture::{CaptureCounters, CaptureSummary, ParseErrorCounts},
         host::HostAddr,
@@ -52,7 +56,24 @@ pub struct CentralPair {
     pub failures: u64,
     /// First response (0: none).
     pub first_response_ns: u64,
+    /// What the answered responses said, one entry per window that had
+    /// some.
+    pub answers: Vec<AnswerWindow>,
 }
+
+/// One window's answers of one (sensor, host, name): first and last
+/// answered response (ns), how many, TTL range, distinct addresses in the
+/// order seen, the last CNAME chain (targets joined by spaces).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct AnswerWindow(
+    pub u64,
+    pub u64,
+    pub u64,
+    pub u32,
+    pub u32,
+    pub Vec<String>,
+    pub String,
+);
 
 /// One sensor's totals, as the sensors query returns them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -210,6 +231,54 @@ struct Replayed {
     pair: u32,
     qtype: u16,
     rcode: u8,
+    /// Index of its answer section in the replay's answers.
+    answer: u32,
+}
+
+/// No answer section.
+const NO_ANSWER: u32 = u32::MAX;
+
+/// The observations to replay and the answer sections they refer to.
+#[derive(Debug, Default)]
+struct Replay {
+    observations: Vec<Replayed>,
+    answers: Vec<Answers>,
+}
+
+/// The answer sections standing for one window's answered responses: the
+/// addresses [`SUMMARY_ADDRESSES`] to a response (as the engine takes
+/// them) at the first answer's time, the others with no address at the
+/// last's; every one with the window's TTL range and last chain.
+fn answer_sections(w: &AnswerWindow, answers: &mut Vec<Answers>) -> Vec<(u64, u32)> {
+    let AnswerWindow(first, last, answered, ttl_min, ttl_max, addresses, chain) = w;
+    let chain: Vec<String> = chain
+        .split(' ')
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let addresses: Vec<IpAddr> = addresses.iter().filter_map(|a| a.parse().ok()).collect();
+    let section = |addresses: &[IpAddr]| Answers {
+        chain: chain.clone(),
+        addresses: addresses.to_vec(),
+        ttl: Some((*ttl_min, *ttl_max)),
+        records: addresses.len().max(1) as u16,
+        truncated: false,
+    };
+    let mut out = Vec::new();
+    for chunk in addresses.chunks(SUMMARY_ADDRESSES) {
+        if out.len() as u64 == *answered {
+            break;
+        }
+        out.push((*first, answers.len() as u32));
+        answers.push(section(chunk));
+    }
+    let rest = answered.saturating_sub(out.len() as u64);
+    if rest > 0 {
+        let index = answers.len() as u32;
+        answers.push(section(&[]));
+        out.extend(std::iter::repeat_n((*last, index), rest as usize));
+    }
+    out
 }
 
 /// The observations `pairs` stand for, in time order: each kept arrival a
@@ -217,8 +286,9 @@ struct Replayed {
 /// at the last query's time (closer than a beat to a kept one, so the
 /// rings see what the sensor's engine saw), then the responses at the
 /// first response's time (NXDOMAIN, other failures, then answers).
-fn replayed(pairs: &[CentralPair]) -> Vec<Replayed> {
-    let mut out = Vec::new();
+fn replayed(pairs: &[CentralPair]) -> Replay {
+    let mut replay = Replay::default();
+    let out = &mut replay.observations;
     for (i, p) in pairs.iter().enumerate() {
         let pair = i as u32;
         let mut arrivals = p.arrivals_ns.clone();
@@ -240,23 +310,33 @@ fn replayed(pairs: &[CentralPair]) -> Vec<Replayed> {
                 pair,
                 qtype: qtypes[k.min(qtypes.len() - 1)],
                 rcode: 0,
+                answer: NO_ANSWER,
             });
         }
-        let answered = p.responses.saturating_sub(p.nxdomain + p.failures);
-        for (rcode, n) in [(3u8, p.nxdomain), (2, p.failures), (0, answered)] {
+        // Answered responses take the plain answers' RCODE first.
+        let mut sections = p
+            .answers
+            .iter()
+            .flat_map(|w| answer_sections(w, &mut replay.answers))
+            .collect::<Vec<_>>()
+            .into_iter();
+        let plain = p.responses.saturating_sub(p.nxdomain + p.failures);
+        for (rcode, n) in [(0u8, plain), (3, p.nxdomain), (2, p.failures)] {
             for _ in 0..n {
+                let (time_ns, answer) = sections.next().unwrap_or((p.first_response_ns, NO_ANSWER));
                 out.push(Replayed {
-                    time_ns: p.first_response_ns,
+                    time_ns,
                     response: true,
                     pair,
                     qtype: 1,
                     rcode,
+                    answer,
                 });
             }
         }
     }
-    out.sort_unstable();
-    out
+    replay.observations.sort_unstable();
+    replay
 }
 
 /// What the central report is computed from and how.
@@ -289,7 +369,8 @@ pub fn report(input: &CentralInput<'_>, query: &ReportQuery) -> Result<Report, C
     }
     let engine = Engine::start(input.engine, None, Arc::clone(&input.lists));
     let mut dispatcher = engine.dispatcher();
-    for r in replayed(input.pairs) {
+    let replay = replayed(input.pairs);
+    for r in &replay.observations {
         let pair = r.pair as usize;
         dispatcher.push(&Observation {
             name: &input.pairs[pair].name,
@@ -302,6 +383,11 @@ pub fn report(input: &CentralInput<'_>, query: &ReportQuery) -> Result<Report, C
             },
             qtype: r.qtype,
             rcode: r.rcode,
+            answers: match replay.answers.get(r.answer as usize) {
+                Some(a) => Answered::Parsed(a),
+                None => Answered::Unknown,
+            },
+            upstream: false,
         })?;
     }
     dispatcher.flush()?;
@@ -338,25 +424,47 @@ mod tests {
             nxdomain: 1,
             failures: 1,
             first_response_ns: 50,
+            answers: vec![AnswerWindow(
+                60,
+                70,
+                2,
+                30,
+                300,
+                ["10.1.1.1", "10.1.1.2", "10.1.1.3", "10.1.1.4", "10.1.1.5"]
+                    .map(String::from)
+                    .to_vec(),
+                "cdn.example".into(),
+            )],
         }
     }
 
     #[test]
     fn replay_gives_every_query_and_response_in_time_order() {
-        let r = replayed(&[pair(4, &[100, 20])]);
+        let replay = replayed(&[pair(4, &[100, 20])]);
+        let r = &replay.observations;
         let times: Vec<(u64, bool)> = r.iter().map(|r| (r.time_ns, r.response)).collect();
         assert_eq!(
             times,
             [
                 (20, false),
                 (50, true),
-                (50, true),
-                (50, true),
+                (60, true),
+                (60, true),
                 (100, false),
                 (9_000, false),
                 (9_000, false)
             ]
         );
+        // Two answered responses: the five addresses four to a response.
+        let sections: Vec<&Answers> = r
+            .iter()
+            .filter_map(|o| replay.answers.get(o.answer as usize))
+            .collect();
+        assert_eq!(sections.len(), 2);
+        assert_eq!(sections[0].addresses.len(), 4);
+        assert_eq!(sections[1].addresses.len(), 1);
+        assert_eq!(sections[0].chain, ["cdn.example"]);
+        assert_eq!(sections[1].ttl, Some((30, 300)));
         let mut rcodes: Vec<u8> = r.iter().filter(|r| r.response).map(|r| r.rcode).collect();
         rcodes.sort_unstable();
         assert_eq!(rcodes, [0, 2, 3]);

@@ -55,7 +55,9 @@ pub fn create_statements(db: &str, cluster: Option<&str>) -> Vec<String> {
              sensor String, batch String, window_s UInt64, window_len_s UInt64, host String, \
              name String, queries UInt64, qtypes Array(UInt16), first_ns UInt64, last_ns UInt64, \
              arrivals_ns Array(UInt64), responses UInt64, nxdomain UInt64, failures UInt64, \
-             first_response_ns UInt64) \
+             first_response_ns UInt64, answered UInt64, first_answer_ns UInt64, \
+             last_answer_ns UInt64, ttl_min UInt32, ttl_max UInt32, addresses Array(String), \
+             chain String) \
              ENGINE = ReplacingMergeTree \
              PARTITION BY toDate(toDateTime(window_s, 'UTC')) \
              ORDER BY (sensor, window_s, name, host, batch)"
@@ -169,10 +171,12 @@ pub fn pairs_query(pairs: &str, filter: &ReadFilter) -> String {
         "SELECT sensor, host, name, sum(q) AS queries, groupUniqArrayArray(qt) AS qtypes, \
          minIf(fq, q > 0) AS first_ns, max(lq) AS last_ns, \
          groupArrayArray(arr) AS arrivals_ns, sum(r) AS responses, sum(nx) AS nxdomain, \
-         sum(fail) AS failures, minIf(fr, r > 0) AS first_response_ns \
+         sum(fail) AS failures, minIf(fr, r > 0) AS first_response_ns, \
+         groupArrayIf((fa, la, an, tl, th, ad, ch), an > 0) AS answers \
          FROM (SELECT sensor, host, name, queries AS q, qtypes AS qt, first_ns AS fq, \
          last_ns AS lq, arrivals_ns AS arr, responses AS r, nxdomain AS nx, failures AS fail, \
-         first_response_ns AS fr FROM {pairs} FINAL{}) \
+         first_response_ns AS fr, answered AS an, first_answer_ns AS fa, last_answer_ns AS la, \
+         ttl_min AS tl, ttl_max AS th, addresses AS ad, chain AS ch FROM {pairs} FINAL{}) \
          GROUP BY sensor, host, name FORMAT JSONEachRow",
         filter.clause()
     )

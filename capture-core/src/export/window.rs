@@ -5,12 +5,19 @@
 //! window. Replaying these records ([`super::central`]) gives an engine
 //! the same counts as the observations themselves.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    net::IpAddr,
+};
 
 use capture_common::EventKind;
 use serde::{Deserialize, Serialize};
 
-use crate::{ingest::observation::Observation, model::host::HostAddr};
+use crate::{
+    engine::{batch::SUMMARY_ADDRESSES, state::KEPT_ADDRESSES},
+    ingest::{answers::Answers, observation::Observation},
+    model::host::HostAddr,
+};
 
 /// Arrival times kept as they come per (host, name) and window; beyond
 /// this only arrivals a second or more after the last kept one are kept
@@ -48,6 +55,62 @@ pub struct PairRecord {
     pub failures: u64,
     /// First response, ns since the epoch (0 with no response).
     pub first_response_ns: u64,
+    /// What the answered responses (with answer records) said.
+    #[serde(default)]
+    pub answers: AnswerRecord,
+}
+
+/// The answer sections of one (host, name)'s responses in a window, as
+/// much as the engine keeps per name: how many had records, the TTL range,
+/// the distinct addresses (of each response its first
+/// [`SUMMARY_ADDRESSES`], as the engine takes them) in the order seen, and
+/// the last CNAME chain.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerRecord {
+    /// Responses with answer records.
+    pub answered: u64,
+    /// First of them, ns since the epoch.
+    pub first_ns: u64,
+    /// Last of them.
+    pub last_ns: u64,
+    /// Smallest TTL, seconds.
+    pub ttl_min: u32,
+    /// Largest TTL.
+    pub ttl_max: u32,
+    /// Distinct addresses, first seen first, at most [`ADDRESSES_MAX`].
+    pub addresses: Vec<IpAddr>,
+    /// The last answered response's CNAME chain, targets joined by spaces.
+    pub chain: String,
+}
+
+/// Addresses kept per (host, name) and window: one more than the engine
+/// keeps per name, so that it still learns there were more.
+pub const ADDRESSES_MAX: usize = KEPT_ADDRESSES + 1;
+
+impl AnswerRecord {
+    fn add(&mut self, t: u64, a: &Answers) {
+        if a.records == 0 {
+            return;
+        }
+        let (lo, hi) = a.ttl.unwrap_or((0, 0));
+        if self.answered == 0 {
+            self.first_ns = t;
+            self.ttl_min = lo;
+        }
+        self.answered += 1;
+        self.first_ns = self.first_ns.min(t);
+        self.ttl_min = self.ttl_min.min(lo);
+        self.ttl_max = self.ttl_max.max(hi);
+        for addr in a.addresses.iter().take(SUMMARY_ADDRESSES) {
+            if self.addresses.len() < ADDRESSES_MAX && !self.addresses.contains(addr) {
+                self.addresses.push(*addr);
+            }
+        }
+        if t >= self.last_ns {
+            self.last_ns = t;
+            self.chain = a.chain.join(" ");
+        }
+    }
 }
 
 impl PairRecord {
@@ -64,6 +127,7 @@ impl PairRecord {
             nxdomain: 0,
             failures: 0,
             first_response_ns: 0,
+            answers: AnswerRecord::default(),
         }
     }
 
@@ -92,6 +156,9 @@ impl PairRecord {
                     0 => {}
                     3 => self.nxdomain += 1,
                     _ => self.failures += 1,
+                }
+                if let Some(a) = o.answers.parsed() {
+                    self.answers.add(t, a);
                 }
             }
         }
@@ -147,8 +214,13 @@ impl WindowAggregator {
         time_ns / 1_000_000_000 / self.window_s * self.window_s
     }
 
-    /// Adds one observation to its window.
+    /// Adds one observation to its window (the gateway's own upstream
+    /// queries are not a client's: the engine leaves them out, and so does
+    /// this).
     pub fn observe(&mut self, o: &Observation<'_>) {
+        if o.upstream {
+            return;
+        }
         let window = self.window_of(o.time_ns);
         let names = self.open.entry(window).or_default();
         // Look up by the borrowed name first: no allocation for a known name.
@@ -211,6 +283,8 @@ mod tests {
             kind,
             qtype: 1,
             rcode,
+            answers: Default::default(),
+            upstream: false,
         }
     }
 

@@ -9,9 +9,9 @@
 //! walk.
 
 use capture_common::{
-    DNS_HEADER_LEN, DNS_PORT, DnsEvent, EventKind, FAMILY_IPV4, FAMILY_IPV6, MAX_HEADER_OFFSET,
-    MAX_IPV6_EXT, MAX_LABEL_LEN, MAX_LABELS, MAX_NAME_LEN, MAX_STREAM_MESSAGES, MAX_STREAM_OFFSET,
-    MAX_VLAN_TAGS, ParseError, TRANSPORT_TCP, TRANSPORT_UDP, header_flags,
+    ANSWER_BYTES, DNS_HEADER_LEN, DNS_PORT, DnsEvent, EventKind, FAMILY_IPV4, FAMILY_IPV6,
+    MAX_HEADER_OFFSET, MAX_IPV6_EXT, MAX_LABEL_LEN, MAX_LABELS, MAX_NAME_LEN, MAX_STREAM_MESSAGES,
+    MAX_STREAM_OFFSET, MAX_VLAN_TAGS, ParseError, TRANSPORT_TCP, TRANSPORT_UDP, header_flags,
     wire::{
         ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IPV4, ETH_P_IPV6, IPPROTO_TCP, IPPROTO_UDP,
         IPV4_MIN_HLEN, IPV6_DSTOPTS, IPV6_FRAGMENT, IPV6_HLEN, IPV6_HOPOPTS, IPV6_ROUTING,
@@ -19,7 +19,7 @@ use capture_common::{
     },
 };
 
-use super::pcap::Link;
+use super::{answers::AnswerBytes, pcap::Link};
 use crate::model::capture::CaptureCounters;
 
 /// Reads and counts frames the way the XDP program does.
@@ -84,13 +84,15 @@ impl FrameParser {
     }
 
     /// Parses one frame captured at `time_ns`; calls `emit` for every DNS
-    /// query or response in it and counts it like the XDP program.
+    /// query or response in it and counts it like the XDP program. A
+    /// response comes with the bytes after its question, as the kernel
+    /// programs copy them into a `DnsResponseEvent`; a query with none.
     pub fn parse(
         &mut self,
         link: Link,
         frame: &[u8],
         time_ns: u64,
-        mut emit: impl FnMut(&DnsEvent),
+        mut emit: impl FnMut(&DnsEvent, AnswerBytes<'_>),
     ) {
         self.counters.packets += 1;
         // Map other link layers onto an Ethernet-like walk: a start offset
@@ -118,7 +120,7 @@ impl FrameParser {
         };
         if d.transport == TRANSPORT_UDP {
             let outcome = inspect(&p, &d, d.payload, Framing::Datagram);
-            self.record(&p, &d, outcome, time_ns, &mut emit);
+            self.record(&p, &d, outcome, frame.len(), time_ns, &mut emit);
             return;
         }
         // TCP: up to MAX_STREAM_MESSAGES length-prefixed messages.
@@ -130,10 +132,11 @@ impl FrameParser {
             if len < DNS_HEADER_LEN {
                 break;
             }
-            let cut = offset + 2 + len > frame.len();
+            let end = offset + 2 + len;
+            let cut = end > frame.len();
             match inspect(&p, &d, offset + 2, Framing::Stream { cut }) {
                 Outcome::Ignored => break,
-                outcome => self.record(&p, &d, outcome, time_ns, &mut emit),
+                outcome => self.record(&p, &d, outcome, end, time_ns, &mut emit),
             }
             seen = true;
             offset += 2 + len;
@@ -146,13 +149,17 @@ impl FrameParser {
         }
     }
 
+    /// Counts `outcome`, or emits its event; the message ends at
+    /// `message_end` (the frame's end for a datagram, the declared length
+    /// in a stream, possibly past the frame).
     fn record(
         &mut self,
         p: &Bytes<'_>,
         d: &Datagram,
         outcome: Outcome,
+        message_end: usize,
         time_ns: u64,
-        emit: &mut impl FnMut(&DnsEvent),
+        emit: &mut impl FnMut(&DnsEvent, AnswerBytes<'_>),
     ) {
         match outcome {
             Outcome::Ignored => self.counters.ignored += 1,
@@ -163,11 +170,17 @@ impl FrameParser {
                     self.counters.parse_errors.other += 1;
                     return;
                 };
-                match found.kind {
-                    EventKind::Query => self.counters.queries += 1,
-                    EventKind::Response => self.counters.responses += 1,
-                }
-                emit(&event);
+                let answers = match found.kind {
+                    EventKind::Query => {
+                        self.counters.queries += 1;
+                        AnswerBytes::default()
+                    }
+                    EventKind::Response => {
+                        self.counters.responses += 1;
+                        answer_bytes(p.0, &found, message_end)
+                    }
+                };
+                emit(&event, answers);
             }
         }
     }
@@ -374,6 +387,19 @@ fn name_length(p: &Bytes<'_>, start: usize) -> Result<usize, ParseError> {
     Err(ParseError::NameTooLong)
 }
 
+/// The bytes after a response's question, as the kernel programs copy
+/// them: up to the end of the message or of the frame, whichever comes
+/// first, at most [`ANSWER_BYTES`]; cut when the message went on past them.
+fn answer_bytes<'a>(frame: &'a [u8], f: &Found, message_end: usize) -> AnswerBytes<'a> {
+    let start = f.name_offset + f.name_len + 4;
+    let end = message_end.min(frame.len());
+    let copied = end.saturating_sub(start).min(ANSWER_BYTES);
+    AnswerBytes {
+        bytes: frame.get(start..start + copied).unwrap_or_default(),
+        cut: message_end > start + copied,
+    }
+}
+
 fn event(p: &Bytes<'_>, d: &Datagram, f: &Found, time_ns: u64) -> Option<DnsEvent> {
     let mut e = DnsEvent::zeroed();
     e.timestamp_ns = time_ns;
@@ -439,7 +465,7 @@ mod tests {
         ] {
             let mut parser = FrameParser::new();
             let mut events = Vec::new();
-            parser.parse(link, &frame, 7, |e| events.push(*e));
+            parser.parse(link, &frame, 7, |e, _| events.push(*e));
             assert_eq!(events.len(), 1, "{link:?}");
             let e = events[0];
             assert_eq!(e.wire_name(), b"\x01a\x01b\x00");
@@ -452,9 +478,9 @@ mod tests {
     #[test]
     fn other_link_types_and_short_frames_are_ignored() {
         let mut parser = FrameParser::new();
-        parser.parse(Link::Other(105), &[1, 2, 3], 0, |_| panic!("no event"));
-        parser.parse(Link::Ethernet, &[], 0, |_| panic!("no event"));
-        parser.parse(Link::RawIp, &[0x45], 0, |_| panic!("no event"));
+        parser.parse(Link::Other(105), &[1, 2, 3], 0, |_, _| panic!("no event"));
+        parser.parse(Link::Ethernet, &[], 0, |_, _| panic!("no event"));
+        parser.parse(Link::RawIp, &[0x45], 0, |_, _| panic!("no event"));
         let c = parser.counters();
         assert_eq!((c.packets, c.ignored), (3, 3));
     }
@@ -466,13 +492,13 @@ mod tests {
         let good = frame_with(ETH_P_IPV4, &ipv4_udp_query());
         let mut parser = FrameParser::new();
         for len in 0..=good.len() {
-            parser.parse(Link::Ethernet, &good[..len], 0, |_| {});
+            parser.parse(Link::Ethernet, &good[..len], 0, |_, _| {});
         }
         for i in 0..good.len() {
             for v in [0u8, 0x3f, 0x40, 0xc0, 0xff] {
                 let mut f = good.clone();
                 f[i] = v;
-                parser.parse(Link::Ethernet, &f, 0, |_| {});
+                parser.parse(Link::Ethernet, &f, 0, |_, _| {});
             }
         }
         assert_eq!(

@@ -27,7 +27,10 @@ use capture_common::EventKind;
 use flate2::read::MultiGzDecoder;
 use thiserror::Error;
 
-use super::{name, observation::Observation};
+use super::{
+    name,
+    observation::{Answered, Observation},
+};
 use crate::model::{capture::ParseErrorCounts, host::HostAddr};
 
 /// Malformed line numbers kept per file (the count goes on).
@@ -259,6 +262,8 @@ pub fn read_log<P: LineParser>(
                     kind: entry.kind,
                     qtype: entry.qtype,
                     rcode: entry.rcode,
+                    answers: Answered::Unknown,
+                    upstream: false,
                 });
             }
             Err(reason) => *totals.bad_names.get_mut(reason) += 1,

@@ -5,6 +5,7 @@
 //! counts; and reading DNS logs (Zeek `dns.log`, Suricata EVE) into the
 //! same observations.
 
+pub mod answers;
 pub mod eve;
 pub mod frame_parser_twin;
 pub mod logs;

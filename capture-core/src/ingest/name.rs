@@ -132,7 +132,9 @@ pub fn unescape_hex(text: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-fn push_label(label: &[u8], out: &mut String) {
+/// Appends one label as dotted text: lowercase, with dots, backslashes and
+/// unprintable bytes escaped as `\DDD`.
+pub(crate) fn push_label(label: &[u8], out: &mut String) {
     for &b in label {
         match b {
             b'A'..=b'Z' => out.push(char::from(b.to_ascii_lowercase())),

@@ -192,7 +192,8 @@ mod tests {
         assert_eq!(k.packets, 1);
         assert_eq!(k.lost, 4);
         assert_eq!(k.parse_errors.other, 10);
-        assert_eq!(k.parse_errors.total(), 6 + 7 + 8 + 9 + 10);
+        assert_eq!(k.parse_errors.bad_answer, 11);
+        assert_eq!(k.parse_errors.total(), 6 + 7 + 8 + 9 + 10 + 11);
     }
 
     #[test]

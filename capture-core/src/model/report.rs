@@ -81,6 +81,28 @@ pub struct Row {
     pub more_in_domain: u64,
     /// The hosts that asked, most queries first (at most ten).
     pub hosts: Vec<HostCount>,
+    /// What the resolver answered, when a response with an answer section
+    /// was seen.
+    pub answers: Option<AnswerRow>,
+}
+
+/// What the resolver answered for a name, over every response seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerRow {
+    /// Distinct A/AAAA addresses, first seen first (at most eight).
+    pub addresses: Vec<IpAddr>,
+    /// Distinct addresses seen (eight or more when `more_addresses`).
+    pub distinct_addresses: u32,
+    /// More distinct addresses were seen than are listed.
+    pub more_addresses: bool,
+    /// The last CNAME chain from the name, in order.
+    pub cnames: Vec<String>,
+    /// Smallest TTL seen, seconds.
+    pub ttl_min: u32,
+    /// Largest TTL seen, seconds.
+    pub ttl_max: u32,
+    /// Responses whose answer section was read.
+    pub answered: u32,
 }
 
 /// One host in the `--by host` view.
@@ -306,6 +328,8 @@ pub struct HostsReply {
     pub folded: bool,
     /// Hosts, most queries first.
     pub hosts: Vec<HostDetail>,
+    /// What the resolver answered for it.
+    pub answers: Option<AnswerRow>,
 }
 
 /// What behaviour a finding is.

@@ -65,6 +65,21 @@ pub enum Signal {
     CdnList,
     /// Many names under the domain asked by many hosts (suppresses).
     Infrastructure,
+    /// The resolver aliased it (CNAME) into a CDN/cloud name, or into a
+    /// domain many other domains alias into (suppresses).
+    CnameInfrastructure,
+    /// Answered with a known sinkhole address: a security team took the
+    /// name over from malware.
+    Sinkhole,
+    /// Answered with 0.0.0.0 or a loopback address.
+    NullAnswer,
+    /// A public name answered with a private or link-local address
+    /// (rebinding, an internal relay).
+    PrivateAnswer,
+    /// Many addresses across many networks with short TTLs (fast flux).
+    FastFlux,
+    /// Shares an answer address with rare names of other domains.
+    SharedAddress,
     /// A known benign structure (reverse lookup, service label, …): no
     /// evidence is drawn from its shape.
     KnownClass,

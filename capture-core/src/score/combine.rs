@@ -37,7 +37,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use super::class::NameClass;
+use super::{addresses::AddressClass, class::NameClass};
 use crate::model::score::{BeaconScore, Part, Signal};
 
 /// Hosts at or below which a name counts as asked by "few hosts".
@@ -138,6 +138,14 @@ pub struct BaseRates {
     pub known_before_ns: Option<u64>,
     /// Ordinary names under domains that new.
     pub new_domain_names: u64,
+    /// Ordinary names a response with an answer section was seen for.
+    pub answered_names: u64,
+    /// Of those, answered with 0.0.0.0 or a loopback address.
+    pub null_names: u64,
+    /// Of those, answered with a private or link-local address.
+    pub private_names: u64,
+    /// Of those, answered like fast flux ([`is_flux`]).
+    pub flux_names: u64,
 }
 
 impl BaseRates {
@@ -152,6 +160,10 @@ impl BaseRates {
         self.txt_names += other.txt_names;
         self.nx_names += other.nx_names;
         self.long_label_names += other.long_label_names;
+        self.answered_names += other.answered_names;
+        self.null_names += other.null_names;
+        self.private_names += other.private_names;
+        self.flux_names += other.flux_names;
         for (a, b) in self.randomness.iter_mut().zip(other.randomness) {
             *a += b;
         }
@@ -213,6 +225,50 @@ pub fn percent(count: u64, total: u64) -> String {
     }
 }
 
+/// Distinct answer addresses from which a name can look like fast flux.
+pub const FLUX_ADDRESSES: u32 = 5;
+/// Distinct networks (IPv4 /16s, IPv6 /32s) those must spread over.
+pub const FLUX_NETWORKS: u32 = 3;
+/// Longest TTL (seconds) of a fast-flux answer: flux networks keep TTLs
+/// short so that takedowns of single hosts do not matter.
+pub const FLUX_TTL_MAX: u32 = 300;
+/// Bits a known sinkhole answer gives: the name was malware's, and a
+/// host still asks for it.
+const SINKHOLE_BITS: f32 = 20.0;
+
+/// Whether answers look like fast flux: many addresses over many networks
+/// with short TTLs.
+pub fn is_flux(distinct: u32, networks: u32, ttl_max: u32) -> bool {
+    distinct >= FLUX_ADDRESSES && networks >= FLUX_NETWORKS && ttl_max <= FLUX_TTL_MAX
+}
+
+/// What the resolver's answers for a name say.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AnswerFacts<'a> {
+    /// The most telling class among its addresses.
+    pub worst: AddressClass,
+    /// An address of that class.
+    pub worst_address: Option<std::net::IpAddr>,
+    /// Distinct addresses kept.
+    pub distinct: u32,
+    /// Distinct networks among them.
+    pub prefixes: u32,
+    /// Longest TTL seen.
+    pub ttl_max: u32,
+    /// [`is_flux`].
+    pub flux: bool,
+    /// The name its CNAME chain ends in.
+    pub cname_target: Option<&'a str>,
+    /// That target is under a listed CDN/cloud suffix.
+    pub cname_listed: bool,
+    /// Distinct registered domains aliasing into the target's domain
+    /// (network-wide; 0 when below the sharing threshold).
+    pub cname_shared: usize,
+    /// The most rare domains sharing one of its addresses, and that
+    /// address.
+    pub shared_address: Option<(usize, std::net::IpAddr)>,
+}
+
 /// Everything the score of one name looks at.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NameSignals<'a> {
@@ -254,6 +310,8 @@ pub struct NameSignals<'a> {
     /// That series measured, for the explanation (the bits come from
     /// `beacon_bits`).
     pub beacon: Option<BeaconScore>,
+    /// What the resolver answered, when an answer section was read.
+    pub answer: Option<AnswerFacts<'a>>,
 }
 
 /// A name's score and, when asked for, its parts.
@@ -545,6 +603,9 @@ pub fn evaluate(s: &NameSignals<'_>, base: &BaseRates, explain: bool) -> Scored 
             },
         );
     }
+    if ordinary && let Some(a) = &s.answer {
+        answer_hints(&mut p, a, base);
+    }
     if p.total > SOFT_CAP_BITS {
         let over = p.total - SOFT_CAP_BITS;
         p.add(Signal::Rare, -over, || {
@@ -553,6 +614,17 @@ pub fn evaluate(s: &NameSignals<'_>, base: &BaseRates, explain: bool) -> Scored 
     }
     if s.marks & marks::WATCH != 0 {
         p.add(Signal::Watch, WATCH_BITS, || "on the watch list".into());
+    }
+    if let Some(a) = &s.answer
+        && a.worst == AddressClass::Sinkhole
+    {
+        p.add(Signal::Sinkhole, SINKHOLE_BITS, || {
+            format!(
+                "answered with a known sinkhole address ({})",
+                a.worst_address
+                    .map_or_else(String::new, |ip| ip.to_string())
+            )
+        });
     }
     let soft = p.total;
     // Behaviour: unlikely by chance, not capped with the hints.
@@ -588,8 +660,25 @@ pub fn evaluate(s: &NameSignals<'_>, base: &BaseRates, explain: bool) -> Scored 
     }
 
     let before = p.total;
-    let suppressed = s.marks & marks::CDN != 0 || infrastructure;
-    if s.marks & marks::CDN != 0 {
+    let cname_infrastructure = s
+        .answer
+        .as_ref()
+        .filter(|a| a.cname_listed || a.cname_shared > 0)
+        .and_then(|a| a.cname_target.map(|t| (t, a.cname_listed, a.cname_shared)));
+    let suppressed = s.marks & marks::CDN != 0 || infrastructure || cname_infrastructure.is_some();
+    if let Some((target, listed, shared)) = cname_infrastructure
+        && s.marks & marks::CDN == 0
+    {
+        p.add(Signal::CnameInfrastructure, -0.9 * before, || {
+            if listed {
+                format!("CNAME to {target}: a CDN/cloud name (infrastructure)")
+            } else {
+                format!(
+                    "CNAME to {target}: {shared} other domains alias into its domain (infrastructure)"
+                )
+            }
+        });
+    } else if s.marks & marks::CDN != 0 {
         p.add(Signal::CdnList, -0.9 * before, || {
             "CDN/cloud suffix list: infrastructure".into()
         });
@@ -608,6 +697,71 @@ pub fn evaluate(s: &NameSignals<'_>, base: &BaseRates, explain: bool) -> Scored 
         soft_bits: if suppressed { 0.1 * soft } else { soft }.max(0.0),
         suppressed,
         parts: p.parts,
+    }
+}
+
+/// The soft hints of a name's answers, each weighed by how many of this
+/// network's answered names share it.
+fn answer_hints(p: &mut Parts, a: &AnswerFacts<'_>, base: &BaseRates) {
+    let address = || {
+        a.worst_address
+            .map_or_else(String::new, |ip| ip.to_string())
+    };
+    match a.worst {
+        AddressClass::Null | AddressClass::Loopback => {
+            p.add(
+                Signal::NullAnswer,
+                surprise(base.null_names, base.answered_names),
+                || {
+                    format!(
+                        "answered {} ({}: {} of answered names)",
+                        a.worst.describe(),
+                        address(),
+                        percent(base.null_names, base.answered_names)
+                    )
+                },
+            );
+        }
+        AddressClass::Private | AddressClass::LinkLocal => {
+            p.add(
+                Signal::PrivateAnswer,
+                surprise(base.private_names, base.answered_names),
+                || {
+                    format!(
+                        "a public name answered with a {} address ({}: {} of answered names)",
+                        a.worst.describe(),
+                        address(),
+                        percent(base.private_names, base.answered_names)
+                    )
+                },
+            );
+        }
+        AddressClass::Public | AddressClass::Sinkhole => {}
+    }
+    if a.flux {
+        p.add(
+            Signal::FastFlux,
+            surprise(base.flux_names, base.answered_names),
+            || {
+                format!(
+                    "fast flux: {} addresses in {} networks, TTL at most {} s ({} of answered names)",
+                    a.distinct,
+                    a.prefixes,
+                    a.ttl_max,
+                    percent(base.flux_names, base.answered_names)
+                )
+            },
+        );
+    }
+    if let Some((domains, ip)) = a.shared_address {
+        // Each other rare domain on the same address halves the chance
+        // that the match is a coincidence of shared hosting.
+        p.add(Signal::SharedAddress, (domains - 1).min(8) as f32, || {
+            format!(
+                "shares {ip} with rare names of {} other domains",
+                domains - 1
+            )
+        });
     }
 }
 

@@ -34,6 +34,8 @@ use std::{
 use capture_common::MAX_LABEL_LEN;
 use hashbrown::HashSet;
 
+use super::addresses::AddressList;
+
 /// The longest name, in presentation form without the trailing dot, that
 /// DNS allows (RFC 1035 section 2.3.4).
 const MAX_NAME_LEN: usize = 253;
@@ -143,6 +145,9 @@ pub enum ListError {
         /// What is wrong with it.
         problem: EntryProblem,
     },
+    /// A sinkhole list is bad.
+    #[error(transparent)]
+    Sinkholes(#[from] super::addresses::AddressListError),
     /// The list file could not be read.
     #[error("cannot read {kind} list {}: {source}", .path.display())]
     Read {
@@ -364,6 +369,8 @@ pub struct Lists {
     pub ip_lookup: SuffixList,
     /// The user's watch list.
     pub watch: SuffixList,
+    /// Sinkhole address ranges, shipped plus the user's.
+    pub sinkholes: AddressList,
 }
 
 impl Lists {
@@ -374,7 +381,13 @@ impl Lists {
             dynamic_dns: SuffixList::embedded(ListKind::DynamicDns),
             ip_lookup: SuffixList::embedded(ListKind::IpLookup),
             watch: SuffixList::embedded(ListKind::Watch),
+            sinkholes: AddressList::embedded(),
         }
+    }
+
+    /// The sinkhole ranges.
+    pub fn sinkholes(&self) -> &AddressList {
+        &self.sinkholes
     }
 
     /// The list of the given kind.

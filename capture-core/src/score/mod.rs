@@ -1,6 +1,7 @@
 //! Scoring signals: each a pure function of what the engine counted, tested
 //! on small exact cases without a kernel.
 
+pub mod addresses;
 pub mod beacon;
 pub mod benign;
 pub mod class;

@@ -19,6 +19,7 @@ use dnsrare_core::{
     engine::EngineConfig,
     model::query::{ReportQuery, Sort, View},
     score::{
+        addresses::AddressList,
         lists::{ListError, ListKind, Lists},
         report_lists::PatternError,
     },
@@ -141,6 +142,11 @@ pub struct ListArgs {
     /// More public-IP lookup services (repeatable).
     #[arg(long, value_name = "FILE")]
     pub ip_lookup: Vec<PathBuf>,
+    /// More sinkhole addresses: one address or CIDR range a line, '#'
+    /// comments; a name answered with one scores as malware's
+    /// (repeatable; added to the shipped, sourced list).
+    #[arg(long, value_name = "FILE")]
+    pub sinkholes: Vec<PathBuf>,
     /// Names to hide from findings and name rows (repeatable). One entry a
     /// line, '#' comments: `example.com` is that name only, `*.example.com`
     /// the names under it (not the apex), `.example.com` both. Applied to
@@ -167,12 +173,21 @@ impl ListArgs {
             watch,
             dynamic_dns,
             ip_lookup,
+            sinkholes,
             allow,
             deny,
         } = self;
-        [allow_suffix, watch, dynamic_dns, ip_lookup, allow, deny]
-            .iter()
-            .all(|l| l.is_empty())
+        [
+            allow_suffix,
+            watch,
+            dynamic_dns,
+            ip_lookup,
+            sinkholes,
+            allow,
+            deny,
+        ]
+        .iter()
+        .all(|l| l.is_empty())
     }
 
     /// The shipped lists extended with the user's files; a bad file is an
@@ -188,6 +203,9 @@ impl ListArgs {
             for file in files {
                 lists.extend_from_file(kind, file)?;
             }
+        }
+        for file in &self.sinkholes {
+            lists.sinkholes.extend(AddressList::from_file(file)?);
         }
         Ok(Arc::new(lists))
     }

@@ -8,7 +8,7 @@ use dnsrare_core::{
     model::{
         capture::CaptureSummary,
         query::{Sort, View},
-        report::{FoldedRow, HostsReply, Report},
+        report::{AnswerRow, FoldedRow, HostsReply, Report},
     },
     score::combine::format_period,
 };
@@ -415,6 +415,9 @@ pub fn write_hosts(out: &mut impl io::Write, reply: &HostsReply) -> io::Result<(
         plural(reply.queries, "query", "queries"),
         plural(reply.hosts.len() as u64, "host", "hosts")
     )?;
+    if let Some(a) = &reply.answers {
+        write_answers(out, a)?;
+    }
     writeln!(
         out,
         "{:<39} {:>8}  {:<20}  {:<20}  PERIOD",
@@ -443,6 +446,30 @@ pub fn write_hosts(out: &mut impl io::Write, reply: &HostsReply) -> io::Result<(
         )?;
     }
     Ok(())
+}
+
+/// What the resolver answered, in two or three lines.
+fn write_answers(out: &mut impl io::Write, a: &AnswerRow) -> io::Result<()> {
+    let addresses: Vec<String> = a.addresses.iter().map(ToString::to_string).collect();
+    writeln!(
+        out,
+        "answered {}: {}{}",
+        plural(u64::from(a.answered), "time", "times"),
+        if addresses.is_empty() {
+            "no addresses".to_owned()
+        } else {
+            addresses.join(", ")
+        },
+        if a.more_addresses { ", and more" } else { "" }
+    )?;
+    if !a.cnames.is_empty() {
+        writeln!(out, "CNAME chain: {}", a.cnames.join(" -> "))?;
+    }
+    if a.ttl_min == a.ttl_max {
+        writeln!(out, "TTL: {} s\n", a.ttl_min)
+    } else {
+        writeln!(out, "TTL: {}-{} s\n", a.ttl_min, a.ttl_max)
+    }
 }
 
 /// `1 host`, `2 hosts`.

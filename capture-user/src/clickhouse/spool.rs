@@ -221,6 +221,7 @@ mod tests {
             nxdomain: 0,
             failures: 0,
             first_response_ns: 0,
+            answers: Default::default(),
         }];
         let window = ClosedWindow { start_s, pairs };
         WindowBatch::new("s", window, 60, CaptureCounters::default(), Some(start_s))

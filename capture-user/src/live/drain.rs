@@ -10,11 +10,14 @@ use std::{
 };
 
 use aya::maps::{MapData, RingBuf};
-use capture_common::{DnsEvent, ParseError};
+use capture_common::{ANSWER_BYTES, DnsEvent, DnsResponseEvent, ParseError};
 
 use dnsrare_core::{
     engine::{Dispatcher, EngineError},
-    ingest::observation::EventDecoder,
+    ingest::{
+        answers::AnswerBytes,
+        observation::{Answered, EventDecoder},
+    },
     model::capture::ParseErrorCounts,
 };
 
@@ -74,8 +77,11 @@ pub fn run(
                 errors.add(ParseError::Other);
                 continue;
             };
-            match decoder.decode(&event) {
+            match decoder.decode(&event, answer_bytes(&item)) {
                 Ok(observation) => {
+                    if observation.answers == Answered::Malformed {
+                        errors.add(ParseError::Answer);
+                    }
                     if let Some(t) = tap.as_mut() {
                         t.observe(&observation);
                     }
@@ -108,6 +114,22 @@ fn read_event(bytes: &[u8]) -> Option<DnsEvent> {
     // SAFETY: the length is checked above, `DnsEvent` is plain old data
     // (every bit pattern is valid), and the read is unaligned-safe.
     Some(unsafe { bytes.as_ptr().cast::<DnsEvent>().read_unaligned() })
+}
+
+/// The answer bytes of a response record (a [`DnsResponseEvent`]); none
+/// for a query's bare [`DnsEvent`].
+fn answer_bytes(record: &[u8]) -> AnswerBytes<'_> {
+    if record.len() < size_of::<DnsResponseEvent>() {
+        return AnswerBytes::default();
+    }
+    let at = |offset: usize| record[offset];
+    let len_at = std::mem::offset_of!(DnsResponseEvent, answers_len);
+    let len = usize::from(u16::from_ne_bytes([at(len_at), at(len_at + 1)])).min(ANSWER_BYTES);
+    let start = std::mem::offset_of!(DnsResponseEvent, answers);
+    AnswerBytes {
+        bytes: &record[start..start + len],
+        cut: at(std::mem::offset_of!(DnsResponseEvent, answers_cut)) != 0,
+    }
 }
 
 fn wait_readable(fd: i32) {

@@ -8,25 +8,26 @@ use std::hash::BuildHasher;
 use capture_common::{EventKind, qtype};
 
 use super::{
-    NONE, ShardState,
+    KEPT_ADDRESSES, NONE, ShardState,
     index::pair_key,
-    records::{DomainEntry, DomainHost, Fold, HostEntry, NameEntry, PairEntry},
+    records::{AnswerEntry, DomainEntry, DomainHost, Fold, HostEntry, NameEntry, PairEntry},
     ring::RING_MAX_HOSTS,
 };
 use crate::{
     engine::{
-        batch::Item,
+        batch::{AnswerView, Item},
         chunked::{Arena, Chunked},
     },
     model::{host::HostAddr, status::Pressure},
 };
 
 impl ShardState {
-    /// Counts one observation; `name` is its name, `item` the rest.
-    pub fn count(&mut self, item: &Item, name: &[u8]) {
+    /// Counts one observation; `name` is its name, `item` the rest, and
+    /// `answer` what a response's answer section said.
+    pub fn count(&mut self, item: &Item, name: &[u8], answer: Option<AnswerView<'_>>) {
         match item.kind {
             EventKind::Query => self.count_query(item, name),
-            EventKind::Response => self.count_response(item, name),
+            EventKind::Response => self.count_response(item, name, answer),
         }
     }
 
@@ -376,13 +377,21 @@ impl ShardState {
         true
     }
 
-    pub(super) fn count_response(&mut self, item: &Item, name: &[u8]) {
+    pub(super) fn count_response(
+        &mut self,
+        item: &Item,
+        name: &[u8],
+        answer: Option<AnswerView<'_>>,
+    ) {
         self.data.totals.responses += 1;
         let nx = item.rcode == 3;
         let Some(n) = self.find_name(item.name_hash, name) else {
             self.data.totals.unmatched_responses += 1;
             return;
         };
+        if let Some(answer) = answer {
+            self.count_answer(n, answer);
+        }
         let entry = self.data.names.get_mut(n);
         entry.responses += 1;
         entry.nxdomain += u32::from(nx);
@@ -399,5 +408,44 @@ impl ShardState {
         {
             self.data.hosts.get_mut(h).nxdomain += 1;
         }
+    }
+
+    /// Keeps what one response said about name `n`: its distinct
+    /// addresses (the first [`KEPT_ADDRESSES`]), TTL range and last CNAME
+    /// chain. At the memory limit a name not yet answered gets no entry.
+    fn count_answer(&mut self, n: u32, answer: AnswerView<'_>) {
+        let a = answer.summary;
+        if a.records == 0 {
+            return;
+        }
+        if !self.data.answers.contains_key(&n)
+            && self.over_budget(size_of::<(u32, AnswerEntry)>() + 64 + answer.chain.len())
+        {
+            return;
+        }
+        let entry = self.data.answers.entry(n).or_default();
+        let before = entry.bytes();
+        if entry.answered == 0 {
+            entry.ttl_min = a.ttl_min;
+        }
+        entry.answered = entry.answered.saturating_add(1);
+        entry.ttl_min = entry.ttl_min.min(a.ttl_min);
+        entry.ttl_max = entry.ttl_max.max(a.ttl_max);
+        for addr in &a.addrs[..usize::from(a.addr_count)] {
+            if entry.addrs.contains(addr) {
+                continue;
+            }
+            if entry.addrs.len() < KEPT_ADDRESSES {
+                entry.addrs.push(*addr);
+            } else {
+                entry.more_addresses = true;
+            }
+        }
+        if entry.chain != answer.chain {
+            entry.chain.clear();
+            entry.chain.push_str(answer.chain);
+        }
+        let after = entry.bytes();
+        self.answer_bytes = self.answer_bytes + after - before.min(after);
     }
 }

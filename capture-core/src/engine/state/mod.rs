@@ -32,7 +32,9 @@ mod validate;
 
 use std::{hash::BuildHasher, sync::Arc};
 
-pub use records::{DomainEntry, Fold, HostEntry, NameEntry, ShardData};
+pub use records::{
+    AnswerEntry, DomainEntry, Fold, HostEntry, KEPT_ADDRESSES, NameEntry, ShardData,
+};
 pub use ring::{RING_BEATS, RING_MAX_HOSTS};
 
 use super::NameHasher;
@@ -98,6 +100,8 @@ pub struct ShardState {
     scored_names: u32,
     /// Rings with beats newer than their cached beacon score.
     dirty_rings: Vec<u32>,
+    /// Bytes the answers hold ([`AnswerEntry::bytes`], summed).
+    answer_bytes: usize,
 }
 
 impl ShardState {
@@ -113,6 +117,7 @@ impl ShardState {
             lists,
             scored_names: 0,
             dirty_rings: Vec::new(),
+            answer_bytes: 0,
         }
     }
 
@@ -125,6 +130,7 @@ impl ShardState {
         lists: Arc<Lists>,
     ) -> Self {
         let mut s = Self::new(limits, hasher, lists);
+        s.answer_bytes = data.answers.values().map(AnswerEntry::bytes).sum();
         s.data = data;
         s.rebuild_index();
         s.update_pressure();
@@ -139,6 +145,16 @@ impl ShardState {
     /// The counted data (for snapshots).
     pub fn data(&self) -> &ShardData {
         &self.data
+    }
+
+    /// What the resolver answered for name `i`, if anything was read.
+    pub fn answers(&self, i: u32) -> Option<&AnswerEntry> {
+        self.data.answers.get(&i)
+    }
+
+    /// The lists names are marked against.
+    pub fn lists(&self) -> &Lists {
+        &self.lists
     }
 
     /// This shard's budget in bytes.
@@ -168,6 +184,7 @@ impl ShardState {
                 .map(|f| size_of::<Fold>() + f.names.bytes())
                 .sum::<usize>()
             + d.overflow.names.bytes()
+            + self.answer_bytes
             + table_bytes(&i.names)
             + table_bytes(&i.domains)
             + table_bytes(&i.hosts)
@@ -414,6 +431,7 @@ mod tests {
             qtype: 1,
             kind,
             rcode: 0,
+            answer: Item::NO_ANSWER,
         }
     }
 
@@ -424,7 +442,7 @@ mod tests {
 
     fn query(s: &mut ShardState, name: &str, host: &str, t_s: u64) {
         let i = item(s, name, host, t_s, EventKind::Query);
-        s.count(&i, name.as_bytes());
+        s.count(&i, name.as_bytes(), None);
     }
 
     #[test]
@@ -571,10 +589,10 @@ mod tests {
         query(&mut s, "dga1.example", "10.0.0.1", 1);
         let mut r = item(&s, "dga1.example", "10.0.0.1", 1, EventKind::Response);
         r.rcode = 3;
-        s.count(&r, b"dga1.example");
+        s.count(&r, b"dga1.example", None);
         let mut stray = item(&s, "other.example", "10.0.0.1", 1, EventKind::Response);
         stray.rcode = 3;
-        s.count(&stray, b"other.example");
+        s.count(&stray, b"other.example", None);
         let n = s.lookup_name("dga1.example").expect("counted");
         assert_eq!(s.name(n).nxdomain, 1);
         assert_eq!(s.hosts().next().expect("host").nxdomain, 1);

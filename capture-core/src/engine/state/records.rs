@@ -3,7 +3,9 @@
 //! the aggregate rows of exploded domains. [`ShardData`] holds them all and
 //! is exactly what a snapshot stores.
 
-use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::ring::Ring;
 use crate::{
@@ -124,6 +126,61 @@ pub struct Fold {
     pub by_memory: bool,
 }
 
+/// Distinct answer addresses kept per name.
+pub const KEPT_ADDRESSES: usize = 8;
+
+/// What the resolver answered for one name, bounded: the first distinct
+/// addresses, the TTL range and the last CNAME chain.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerEntry {
+    /// Responses whose answer section was read.
+    pub answered: u32,
+    /// Distinct A/AAAA addresses, first seen first, at most
+    /// [`KEPT_ADDRESSES`].
+    pub addrs: Vec<HostAddr>,
+    /// More distinct addresses were seen than are kept.
+    pub more_addresses: bool,
+    /// Smallest TTL of any answer record, seconds.
+    pub ttl_min: u32,
+    /// Largest TTL.
+    pub ttl_max: u32,
+    /// The last CNAME chain from the name, targets joined by spaces (empty
+    /// when it is answered directly).
+    pub chain: String,
+}
+
+impl AnswerEntry {
+    /// Bytes it holds, counted against the shard's budget (an estimate of
+    /// the map slot and its two allocations).
+    pub fn bytes(&self) -> usize {
+        size_of::<(u32, Self)>()
+            + 16
+            + self.addrs.capacity() * size_of::<HostAddr>()
+            + self.chain.capacity()
+    }
+}
+
+/// Answers per name index; a snapshot stores them sorted by name, so the
+/// same state always writes the same bytes.
+mod sorted_answers {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(
+        map: &HashMap<u32, AnswerEntry>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        map.iter().collect::<BTreeMap<_, _>>().serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<HashMap<u32, AnswerEntry>, D::Error> {
+        Ok(BTreeMap::<u32, AnswerEntry>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
+}
+
 /// Everything a shard counts; this is also what a snapshot holds.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ShardData {
@@ -138,6 +195,9 @@ pub struct ShardData {
     pub(super) folds: Vec<Fold>,
     pub(super) overflow: Fold,
     pub(super) totals: Totals,
+    /// What the resolver answered, by name index (names answered only).
+    #[serde(with = "sorted_answers")]
+    pub(super) answers: HashMap<u32, AnswerEntry>,
 }
 
 impl ShardData {

@@ -32,6 +32,9 @@ impl ShardData {
             self.rings.len(),
             self.folds.len(),
         );
+        for &n in self.answers.keys() {
+            in_range(n, names, "answered name")?;
+        }
         for d in self.domains.iter() {
             self.arena
                 .checked_get(d.name)
