@@ -19,8 +19,12 @@ use thiserror::Error;
 
 use super::target::Target;
 
-/// How long one request may take.
-const TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one request may take (the central report's reads of a large
+/// store take a while: 16 s per sensor of 3.5 M queries here).
+const TIMEOUT: Duration = Duration::from_secs(600);
+/// Memory a read's `GROUP BY` may take before it spills to disk (the
+/// default per-query limit of ClickHouse is 10 GB; small servers set less).
+const GROUP_BY_MEMORY: &str = "500000000";
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -140,7 +144,8 @@ impl Client {
         let mut req = self
             .agent
             .post(endpoint.as_str())
-            .query("output_format_json_quote_64bit_integers", "0");
+            .query("output_format_json_quote_64bit_integers", "0")
+            .query("max_bytes_before_external_group_by", GROUP_BY_MEMORY);
         if let Some(q) = query {
             req = req.query("query", q);
         }
@@ -293,18 +298,31 @@ impl Client {
     }
 
     /// The per-(sensor, host, name) aggregates and each sensor's totals
-    /// that `filter` keeps.
+    /// that `filter` keeps; the aggregates are read one sensor at a time
+    /// (a smaller `GROUP BY` each).
     pub fn read(
         &self,
         info: &SchemaInfo,
         filter: &ReadFilter,
     ) -> Result<(Vec<CentralPair>, Vec<SensorTotals>), ClickHouseError> {
         let db = &self.target.database;
-        let pairs = self.rows(&schema::pairs_query(&info.read_table(db, "pairs"), filter))?;
-        let sensors = self.rows(&schema::sensors_query(
+        let sensors: Vec<SensorTotals> = self.rows(&schema::sensors_query(
             &info.read_table(db, "windows"),
             filter,
         ))?;
+        let mut pairs = Vec::new();
+        for s in &sensors {
+            let one = ReadFilter {
+                sensors: vec![s.sensor.clone()],
+                ..filter.clone()
+            };
+            pairs.extend(
+                self.rows::<CentralPair>(&schema::pairs_query(
+                    &info.read_table(db, "pairs"),
+                    &one,
+                ))?,
+            );
+        }
         Ok((pairs, sensors))
     }
 
