@@ -86,20 +86,17 @@ pub fn clickhouse(out: &mut impl Write, command: &ClickhouseCommand) -> Result<(
 pub fn backfill(files: &[PathBuf], settings: &ExportSettings) -> Result<usize> {
     let client = Client::new(settings.target.clone());
     client.schema()?;
-    let loaded = backfill::from_captures(files, &settings.sensor, settings.window_s);
-    let (mut rows, mut queries) = (0, 0);
-    for batch in &loaded.batches {
-        client
-            .send(batch)
-            .with_context(|| format!("exporting window {} (run the same command again: batches already in are not doubled)", batch.window_start_s))?;
-        rows += batch.pairs.len();
-        queries += batch.queries();
-    }
+    let loaded = backfill::from_captures(files, &settings.sensor, settings.window_s, |batch| {
+        client.send(&batch).with_context(|| {
+            format!(
+                "exporting window {} (run the same command again: batches already in are not doubled)",
+                batch.window_start_s
+            )
+        })
+    })?;
     eprintln!(
-        "exported {} windows ({rows} rows, {queries} queries) as sensor {} to {}",
-        loaded.batches.len(),
-        settings.sensor,
-        settings.target
+        "exported {} windows ({} rows, {} queries) as sensor {} to {}",
+        loaded.batches, loaded.rows, loaded.queries, settings.sensor, settings.target
     );
     for damage in &loaded.damaged {
         eprintln!("warning: {damage}; the export covers what was read before it");

@@ -1,13 +1,18 @@
 //! Backfills (`dnsrare pcap FILE --export …`): capture files read through
 //! the same parser and decoder as `dnsrare pcap`, into windows by the
 //! capture's own timestamps, as batches whose ids follow their content
-//! (loading the same capture twice adds nothing).
+//! (loading the same capture twice adds nothing). Windows are handed on
+//! as the capture's time passes them, so memory holds a few windows, not
+//! the capture.
 
 use std::path::PathBuf;
 
 use capture_common::ParseError;
 
-use super::{batch::WindowBatch, window::WindowAggregator};
+use super::{
+    batch::WindowBatch,
+    window::{ClosedWindow, WindowAggregator},
+};
 use crate::{
     ingest::{
         frame_parser_twin::FrameParser,
@@ -17,26 +22,53 @@ use crate::{
     model::capture::{CaptureCounters, ParseErrorCounts},
 };
 
-/// The batches of a backfill and the files that were damaged.
+/// What a backfill read and handed on.
 #[derive(Debug, Default)]
 pub struct Backfill {
-    /// One batch per window, oldest first; the capture counters of all
-    /// files ride on the last.
-    pub batches: Vec<WindowBatch>,
+    /// Batches handed on.
+    pub batches: u64,
+    /// Rows (host, name and window) in them.
+    pub rows: u64,
+    /// Queries in them.
+    pub queries: u64,
     /// Files that ended early: what came before the damage is in.
     pub damaged: Vec<PcapError>,
 }
 
 /// Reads `files` in order into windows of `window_s` seconds as batches
-/// of `sensor`.
-pub fn from_captures(files: &[PathBuf], sensor: &str, window_s: u64) -> Backfill {
+/// of `sensor`, handing each to `send` once the capture is a window past
+/// its end (the rest at the end; the capture counters of all files ride
+/// on the last batch). The first error of `send` stops the handing on and
+/// is returned.
+pub fn from_captures<E>(
+    files: &[PathBuf],
+    sensor: &str,
+    window_s: u64,
+    mut send: impl FnMut(WindowBatch) -> Result<(), E>,
+) -> Result<Backfill, E> {
     let mut windows = WindowAggregator::new(window_s);
     let mut parser = FrameParser::new();
     let mut decoder = EventDecoder::new(0);
     let mut decode_errors = ParseErrorCounts::default();
-    let mut damaged = Vec::new();
+    let mut done = Backfill::default();
+    let mut failed: Option<E> = None;
+    let mut hand_on = |w: ClosedWindow, counters: CaptureCounters, done: &mut Backfill| {
+        if failed.is_some() {
+            return;
+        }
+        let batch = WindowBatch::new(sensor, w, window_s, counters, None);
+        done.batches += 1;
+        done.rows += batch.pairs.len() as u64;
+        done.queries += batch.queries();
+        if let Err(e) = send(batch) {
+            failed = Some(e);
+        }
+    };
+    let mut next_close_s = 0;
+    let mut last_window_s = 0;
     for file in files {
         let mut totals = FileTotals::default();
+        let mut closed = Vec::new();
         let read = pcap::read_frames(file, &mut totals, |frame| {
             parser.parse(
                 frame.link,
@@ -52,26 +84,34 @@ pub fn from_captures(files: &[PathBuf], sensor: &str, window_s: u64) -> Backfill
                     Err(reason) => *decode_errors.get_mut(reason) += 1,
                 },
             );
+            let now_s = frame.time_ns / 1_000_000_000;
+            last_window_s = last_window_s.max(windows.window_of(frame.time_ns));
+            // Out-of-order frames up to a window late still land.
+            if now_s >= next_close_s {
+                closed.extend(windows.take_before(now_s.saturating_sub(window_s)));
+                next_close_s = now_s + window_s;
+            }
         });
+        for w in closed {
+            hand_on(w, CaptureCounters::default(), &mut done);
+        }
         if let Err(e) = read {
-            damaged.push(e);
+            done.damaged.push(e);
         }
     }
     let mut counters = parser.counters();
     counters.parse_errors.add(&decode_errors);
-    let closed = windows.take_all();
-    let last = closed.len().saturating_sub(1);
-    let batches = closed
-        .into_iter()
-        .enumerate()
-        .map(|(i, w)| {
-            let c = if i == last {
-                counters
-            } else {
-                CaptureCounters::default()
-            };
-            WindowBatch::new(sensor, w, window_s, c, None)
-        })
-        .collect();
-    Backfill { batches, damaged }
+    let mut rest = windows.take_all();
+    let last = rest.pop().unwrap_or(ClosedWindow {
+        start_s: last_window_s,
+        pairs: Vec::new(),
+    });
+    for w in rest {
+        hand_on(w, CaptureCounters::default(), &mut done);
+    }
+    hand_on(last, counters, &mut done);
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(done),
+    }
 }
