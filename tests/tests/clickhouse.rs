@@ -335,6 +335,10 @@ fn clickhouse_stopped_mid_run_then_restarted_loses_and_doubles_nothing() {
     let batches = ch.query("SELECT count(), uniqExact(batch) FROM dnsrare.windows FINAL");
     let (n, unique) = batches.trim().split_once('\t').expect("two columns");
     assert_eq!(n, unique);
+    eprintln!(
+        "outage: 6 queries stored before, 4 spooled during, {} stored after in {n} batches",
+        stored_queries(&ch)
+    );
 
     let local = daemon.report(1000);
     let url = ch.url("dnsrare");
@@ -395,6 +399,9 @@ fn a_full_spool_survives_sigkill_drains_after_restart_and_its_losses_are_reporte
         || (spooled(state.path()).1 == 0).then_some(()),
     );
     assert_eq!(stored_queries(&ch), kept);
+    eprintln!(
+        "SIGKILL with a full spool: {sent} queries sent, {kept} spooled and stored after the restart, {lost} dropped and reported"
+    );
     let url = ch.url("dnsrare");
     let central = json(&ok(
         dnsrare(
