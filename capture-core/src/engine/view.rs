@@ -250,12 +250,13 @@ impl ScoreContext {
         overviews: impl IntoIterator<Item = &'a Overview>,
         hosts: impl IntoIterator<Item = &'a HostPartial>,
     ) -> Self {
+        let overviews: Vec<&Overview> = overviews.into_iter().collect();
         let mut base = BaseRates::default();
         let mut ddns = std::collections::HashSet::new();
         let mut ip_lookup = std::collections::HashSet::new();
         let mut aliases: HashMap<&str, usize> = HashMap::new();
         let mut sharing: HashMap<HostAddr, usize> = HashMap::new();
-        for o in overviews {
+        for o in &overviews {
             base.add_names(&o.base);
             ddns.extend(o.ddns_hosts.iter().copied());
             ip_lookup.extend(o.ip_lookup_hosts.iter().copied());
@@ -267,6 +268,22 @@ impl ScoreContext {
             for (addr, _) in &o.answers.rare_addresses {
                 *sharing.entry(*addr).or_default() += 1;
             }
+        }
+        sharing.retain(|_, n| *n >= 2);
+        // Rare domains with a public answer, and those of them on an
+        // address another rare domain shares (each domain lives in one
+        // shard, so per-shard distinct counts add up).
+        for o in &overviews {
+            let mut all = std::collections::BTreeSet::new();
+            let mut shared = std::collections::BTreeSet::new();
+            for (addr, domain) in &o.answers.rare_addresses {
+                all.insert(domain);
+                if sharing.contains_key(addr) {
+                    shared.insert(domain);
+                }
+            }
+            base.rare_answered_domains += all.len() as u64;
+            base.shared_address_domains += shared.len() as u64;
         }
         let mut host_random_nx = HashMap::new();
         for h in hosts {
@@ -286,7 +303,7 @@ impl ScoreContext {
                 .filter(|&(_, n)| n >= CNAME_SHARED_FROM)
                 .map(|(t, n)| (t.to_owned(), n))
                 .collect(),
-            shared_addresses: sharing.into_iter().filter(|&(_, n)| n >= 2).collect(),
+            shared_addresses: sharing,
         }
     }
 }
@@ -428,13 +445,18 @@ fn answer_facts<'a>(a: &'a AnswerEntry, sinkholes: &AddressList) -> AnswerFacts<
     prefixes.sort_unstable();
     prefixes.dedup();
     let distinct = a.addrs.len() as u32;
+    let v4 = a.addrs.iter().filter(|h| h.ip().is_ipv4()).count() as u32;
+    // Churn within a family: an A and an AAAA answer together are not
+    // addresses changing over time.
+    let churn = (v4.saturating_sub(u32::from(a.max_v4_per_answer)))
+        .max((distinct - v4).saturating_sub(u32::from(a.max_v6_per_answer)));
     AnswerFacts {
         worst,
         worst_address,
         distinct,
         prefixes: prefixes.len() as u32,
         ttl_max: a.ttl_max,
-        flux: combine::is_flux(distinct, prefixes.len() as u32, a.ttl_max),
+        flux: combine::is_flux(distinct, churn, prefixes.len() as u32, a.ttl_max),
         ..AnswerFacts::default()
     }
 }

@@ -146,6 +146,11 @@ pub struct BaseRates {
     pub private_names: u64,
     /// Of those, answered like fast flux ([`is_flux`]).
     pub flux_names: u64,
+    /// Registered domains at most two hosts ask that were answered with a
+    /// public address (set by the merger).
+    pub rare_answered_domains: u64,
+    /// Of those, on an address that answers another such domain too.
+    pub shared_address_domains: u64,
 }
 
 impl BaseRates {
@@ -236,10 +241,19 @@ pub const FLUX_TTL_MAX: u32 = 300;
 /// host still asks for it.
 const SINKHOLE_BITS: f32 = 20.0;
 
+/// Addresses beyond the most one answer carried that make the set churn:
+/// round-robin DNS hands out the same few addresses in every answer,
+/// fast flux new ones over time.
+pub const FLUX_CHURN: u32 = 3;
+
 /// Whether answers look like fast flux: many addresses over many networks
-/// with short TTLs.
-pub fn is_flux(distinct: u32, networks: u32, ttl_max: u32) -> bool {
-    distinct >= FLUX_ADDRESSES && networks >= FLUX_NETWORKS && ttl_max <= FLUX_TTL_MAX
+/// with short TTLs, changing over time (`churn`: distinct addresses of one
+/// family beyond the most one answer carried, at least [`FLUX_CHURN`]).
+pub fn is_flux(distinct: u32, churn: u32, networks: u32, ttl_max: u32) -> bool {
+    distinct >= FLUX_ADDRESSES
+        && churn >= FLUX_CHURN
+        && networks >= FLUX_NETWORKS
+        && ttl_max <= FLUX_TTL_MAX
 }
 
 /// What the resolver's answers for a name say.

@@ -3,7 +3,7 @@
 //! budget: at the limit new names fold into their domain's row and nothing
 //! already counted is evicted.
 
-use std::hash::BuildHasher;
+use std::{hash::BuildHasher, net::IpAddr};
 
 use capture_common::{EventKind, qtype};
 
@@ -431,6 +431,9 @@ impl ShardState {
         entry.answered = entry.answered.saturating_add(1);
         entry.ttl_min = entry.ttl_min.min(a.ttl_min);
         entry.ttl_max = entry.ttl_max.max(a.ttl_max);
+        let v4 = a.addresses().filter(IpAddr::is_ipv4).count() as u8;
+        entry.max_v4_per_answer = entry.max_v4_per_answer.max(v4);
+        entry.max_v6_per_answer = entry.max_v6_per_answer.max(a.addr_count - v4);
         for addr in &a.addrs[..usize::from(a.addr_count)] {
             if entry.addrs.contains(addr) {
                 continue;

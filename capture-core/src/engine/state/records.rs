@@ -140,6 +140,11 @@ pub struct AnswerEntry {
     pub addrs: Vec<HostAddr>,
     /// More distinct addresses were seen than are kept.
     pub more_addresses: bool,
+    /// Most IPv4 addresses one response carried (addresses beyond it came
+    /// from answers changing over time).
+    pub max_v4_per_answer: u8,
+    /// Most IPv6 addresses one response carried.
+    pub max_v6_per_answer: u8,
     /// Smallest TTL of any answer record, seconds.
     pub ttl_min: u32,
     /// Largest TTL.
