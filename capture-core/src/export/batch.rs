@@ -123,6 +123,8 @@ impl WindowBatch {
                 "ttl_max": p.answers.ttl_max,
                 "addresses": p.answers.addresses.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 "chain": p.answers.chain,
+                "max_v4": p.answers.max_v4,
+                "max_v6": p.answers.max_v6,
             });
             let _ = writeln!(out, "{row}");
         }

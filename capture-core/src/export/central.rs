@@ -63,7 +63,8 @@ pub struct CentralPair {
 
 /// One window's answers of one (sensor, host, name): first and last
 /// answered response (ns), how many, TTL range, distinct addresses in the
-/// order seen, the last CNAME chain (targets joined by spaces).
+/// order seen, the last CNAME chain (targets joined by spaces), and the
+/// most IPv4 and IPv6 addresses one response carried.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct AnswerWindow(
     pub u64,
@@ -73,6 +74,8 @@ pub struct AnswerWindow(
     pub u32,
     pub Vec<String>,
     pub String,
+    pub u8,
+    pub u8,
 );
 
 /// One sensor's totals, as the sensors query returns them.
@@ -245,12 +248,14 @@ struct Replay {
     answers: Vec<Answers>,
 }
 
-/// The answer sections standing for one window's answered responses: the
-/// addresses [`SUMMARY_ADDRESSES`] to a response (as the engine takes
-/// them) at the first answer's time, the others with no address at the
-/// last's; every one with the window's TTL range and last chain.
+/// The answer sections standing for one window's answered responses, at
+/// the first answer's time: the addresses in the order seen, as many of
+/// each family to a response as the most one response carried (IPv4 and
+/// IPv6 in sections of their own when the count of answers allows, side
+/// by side otherwise); then the others, with no address, at the last
+/// answer's time; every one with the window's TTL range and last chain.
 fn answer_sections(w: &AnswerWindow, answers: &mut Vec<Answers>) -> Vec<(u64, u32)> {
-    let AnswerWindow(first, last, answered, ttl_min, ttl_max, addresses, chain) = w;
+    let AnswerWindow(first, last, answered, ttl_min, ttl_max, addresses, chain, max_v4, max_v6) = w;
     let chain: Vec<String> = chain
         .split(' ')
         .filter(|l| !l.is_empty())
@@ -264,8 +269,23 @@ fn answer_sections(w: &AnswerWindow, answers: &mut Vec<Answers>) -> Vec<(u64, u3
         records: addresses.len().max(1) as u16,
         truncated: false,
     };
+    let (v4, v6): (Vec<IpAddr>, Vec<IpAddr>) = addresses.iter().partition(|a| a.is_ipv4());
+    let per = |max: u8| usize::from(max).clamp(1, SUMMARY_ADDRESSES);
+    let v4: Vec<&[IpAddr]> = v4.chunks(per(*max_v4)).collect();
+    let v6: Vec<&[IpAddr]> = v6.chunks(per(*max_v6)).collect();
+    let chunks: Vec<Vec<IpAddr>> = if (v4.len() + v6.len()) as u64 <= *answered {
+        v4.iter().chain(&v6).map(|c| c.to_vec()).collect()
+    } else {
+        (0..v4.len().max(v6.len()))
+            .map(|i| {
+                let mut c = v4.get(i).map_or_else(Vec::new, |c| c.to_vec());
+                c.extend_from_slice(v6.get(i).copied().unwrap_or_default());
+                c
+            })
+            .collect()
+    };
     let mut out = Vec::new();
-    for chunk in addresses.chunks(SUMMARY_ADDRESSES) {
+    for chunk in &chunks {
         if out.len() as u64 == *answered {
             break;
         }
@@ -434,6 +454,8 @@ mod tests {
                     .map(String::from)
                     .to_vec(),
                 "cdn.example".into(),
+                4,
+                0,
             )],
         }
     }

@@ -57,7 +57,7 @@ pub fn create_statements(db: &str, cluster: Option<&str>) -> Vec<String> {
              arrivals_ns Array(UInt64), responses UInt64, nxdomain UInt64, failures UInt64, \
              first_response_ns UInt64, answered UInt64, first_answer_ns UInt64, \
              last_answer_ns UInt64, ttl_min UInt32, ttl_max UInt32, addresses Array(String), \
-             chain String) \
+             chain String, max_v4 UInt8, max_v6 UInt8) \
              ENGINE = ReplacingMergeTree \
              PARTITION BY toDate(toDateTime(window_s, 'UTC')) \
              ORDER BY (sensor, window_s, name, host, batch)"
@@ -172,11 +172,12 @@ pub fn pairs_query(pairs: &str, filter: &ReadFilter) -> String {
          minIf(fq, q > 0) AS first_ns, max(lq) AS last_ns, \
          groupArrayArray(arr) AS arrivals_ns, sum(r) AS responses, sum(nx) AS nxdomain, \
          sum(fail) AS failures, minIf(fr, r > 0) AS first_response_ns, \
-         groupArrayIf((fa, la, an, tl, th, ad, ch), an > 0) AS answers \
+         groupArrayIf((fa, la, an, tl, th, ad, ch, m4, m6), an > 0) AS answers \
          FROM (SELECT sensor, host, name, queries AS q, qtypes AS qt, first_ns AS fq, \
          last_ns AS lq, arrivals_ns AS arr, responses AS r, nxdomain AS nx, failures AS fail, \
          first_response_ns AS fr, answered AS an, first_answer_ns AS fa, last_answer_ns AS la, \
-         ttl_min AS tl, ttl_max AS th, addresses AS ad, chain AS ch FROM {pairs} FINAL{}) \
+         ttl_min AS tl, ttl_max AS th, addresses AS ad, chain AS ch, max_v4 AS m4, \
+         max_v6 AS m6 FROM {pairs} FINAL{}) \
          GROUP BY sensor, host, name FORMAT JSONEachRow",
         filter.clause()
     )

@@ -81,6 +81,14 @@ pub struct AnswerRecord {
     pub addresses: Vec<IpAddr>,
     /// The last answered response's CNAME chain, targets joined by spaces.
     pub chain: String,
+    /// Most IPv4 addresses one response carried (of its first
+    /// [`SUMMARY_ADDRESSES`]): addresses beyond it came from answers
+    /// changing over time.
+    #[serde(default)]
+    pub max_v4: u8,
+    /// Most IPv6 addresses one response carried.
+    #[serde(default)]
+    pub max_v6: u8,
 }
 
 /// Addresses kept per (host, name) and window: one more than the engine
@@ -101,7 +109,11 @@ impl AnswerRecord {
         self.first_ns = self.first_ns.min(t);
         self.ttl_min = self.ttl_min.min(lo);
         self.ttl_max = self.ttl_max.max(hi);
-        for addr in a.addresses.iter().take(SUMMARY_ADDRESSES) {
+        let taken = &a.addresses[..a.addresses.len().min(SUMMARY_ADDRESSES)];
+        let v4 = taken.iter().filter(|a| a.is_ipv4()).count() as u8;
+        self.max_v4 = self.max_v4.max(v4);
+        self.max_v6 = self.max_v6.max(taken.len() as u8 - v4);
+        for addr in taken {
             if self.addresses.len() < ADDRESSES_MAX && !self.addresses.contains(addr) {
                 self.addresses.push(*addr);
             }
