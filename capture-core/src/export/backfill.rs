@@ -68,7 +68,6 @@ pub fn from_captures<E>(
     let mut last_window_s = 0;
     for file in files {
         let mut totals = FileTotals::default();
-        let mut closed = Vec::new();
         let read = pcap::read_frames(file, &mut totals, |frame| {
             parser.parse(
                 frame.link,
@@ -88,13 +87,12 @@ pub fn from_captures<E>(
             last_window_s = last_window_s.max(windows.window_of(frame.time_ns));
             // Out-of-order frames up to a window late still land.
             if now_s >= next_close_s {
-                closed.extend(windows.take_before(now_s.saturating_sub(window_s)));
+                for w in windows.take_before(now_s.saturating_sub(window_s)) {
+                    hand_on(w, CaptureCounters::default(), &mut done);
+                }
                 next_close_s = now_s + window_s;
             }
         });
-        for w in closed {
-            hand_on(w, CaptureCounters::default(), &mut done);
-        }
         if let Err(e) = read {
             done.damaged.push(e);
         }
