@@ -3,7 +3,7 @@
 
 use std::{path::Path, time::Duration};
 
-use dnsrare_core::engine::snapshot::FORMAT_VERSION;
+use dnsrare_core::engine::snapshot::{FORMAT_VERSION, OLDEST_READ};
 use dnsrare_tests::{Daemon, queries_of, send_queries, wait_for};
 use traffic::netns::Lab;
 
@@ -92,10 +92,12 @@ fn damaged_snapshots_are_set_aside_and_the_daemon_starts_empty() {
     future[8..12].copy_from_slice(&99u32.to_le_bytes());
     let mut older = good.clone();
     older[8..12].copy_from_slice(&3u32.to_le_bytes());
-    let future_message =
-        format!("has format version 99; this dnsrare reads version {FORMAT_VERSION} only");
-    let older_message =
-        format!("has format version 3; this dnsrare reads version {FORMAT_VERSION} only");
+    let future_message = format!(
+        "has format version 99; this dnsrare reads versions {OLDEST_READ} to {FORMAT_VERSION} only"
+    );
+    let older_message = format!(
+        "has format version 3; this dnsrare reads versions {OLDEST_READ} to {FORMAT_VERSION} only"
+    );
     let cases: [(&str, Vec<u8>, &str); 4] = [
         (
             "truncated",

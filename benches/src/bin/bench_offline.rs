@@ -1,22 +1,29 @@
-//! `cargo xtask bench`, part 3: offline. `dnsrare pcap` (release) on a
-//! generated gateway capture of about 1.3 million packets, timed in the
-//! same run as
+//! `cargo xtask bench`, part 3: offline. `dnsrare pcap` (release, default
+//! report) on a generated gateway capture of about 1.3 million packets,
+//! timed in the same rounds as
 //!
+//! - the floor: `bench_floor F`, the least work that does the same
+//!   counting (issue 12; see that program);
 //! - the seed method: `tshark -r F -Y 'dns.flags.response == 0' -T fields
 //!   -e ip.src -e dns.qry.name | sort | uniq -c | sort -n`;
-//! - `dnstop -l 3 -Q F` (non-interactive, since stdout is not a tty).
+//! - `dnstop -l 3 -Q F` (non-interactive, since stdout is not a tty);
+//! - with `--dnsrare-before BIN`, an earlier dnsrare build too.
 //!
-//! Wall-clock time of each whole command (output to a file), best of
-//! `--rounds` rounds, the three tools taking turns in every round so they
-//! share the machine's noise; the capture is read once before timing, so
-//! every tool reads it from the page cache.
+//! Wall-clock time of each whole command (output to a pipe), its CPU time
+//! and peak RSS (`/usr/bin/time`), in `--rounds` rounds; each round starts with another
+//! tool. Before every run the machine must be idle (CPU busy below a
+//! quarter over 250 ms, waiting at most 5 s; the busy share seen is
+//! printed) and the capture is read through, so every tool finds it in
+//! the page cache. Ratios are taken against dnsrare in the same round,
+//! and their median reported.
 //!
 //! Then the query counts are compared frame by frame: tshark lists the
 //! frames its filter matches (frame number, addresses, names; untimed) and
 //! dnsrare's own parser (the library path of `dnsrare pcap`) says what it
 //! made of every frame; each difference is put in a class with its count.
 //!
-//! Usage: `bench_offline [--dnsrare BIN] [--pcap FILE] [--rounds N]`;
+//! Usage: `bench_offline [--dnsrare BIN] [--dnsrare-before BIN] [--floor BIN]
+//! [--pcap FILE] [--rounds N]`;
 //! without `--pcap` the capture is generated (deterministic,
 //! `ScenarioConfig::gateway()`) into target/bench/gateway.pcap. Prints JSON
 //! lines.
@@ -47,6 +54,8 @@ fn main() -> Result<()> {
         .context("benches sits in the workspace")?
         .to_path_buf();
     let mut dnsrare = root.join("target/release/dnsrare");
+    let mut floor = root.join("target/release/bench_floor");
+    let mut dnsrare_before: Option<PathBuf> = None;
     let mut pcap_path: Option<PathBuf> = None;
     let mut rounds = 3usize;
     let mut args = std::env::args().skip(1);
@@ -54,6 +63,8 @@ fn main() -> Result<()> {
         let mut value = || args.next().context("missing value");
         match arg.as_str() {
             "--dnsrare" => dnsrare = value()?.into(),
+            "--dnsrare-before" => dnsrare_before = Some(value()?.into()),
+            "--floor" => floor = value()?.into(),
             "--pcap" => pcap_path = Some(value()?.into()),
             "--rounds" => rounds = value()?.parse()?,
             other => bail!("unknown argument {other}"),
@@ -83,57 +94,77 @@ fn main() -> Result<()> {
         }
     };
     let bytes = std::fs::metadata(&pcap)?.len();
-    // Into the page cache.
-    std::fs::read(&pcap)?;
 
     let f = pcap.display().to_string();
     let seed = format!(
         "tshark -r {f} -Y '{SEED_FILTER}' -T fields -e ip.src -e dns.qry.name | sort | uniq -c | sort -n"
     );
-    let tools: [(&str, String, Command); 3] = [
-        ("dnsrare", format!("dnsrare pcap --no-progress {f}"), {
-            let mut c = Command::new(&dnsrare);
-            c.args(["pcap", "--no-progress"]).arg(&pcap);
-            c
-        }),
-        ("tshark", seed.clone(), {
-            let mut c = Command::new("sh");
-            c.args(["-c", &seed]);
-            c
-        }),
-        ("dnstop", format!("dnstop -l 3 -Q {f}"), {
-            let mut c = Command::new("dnstop");
-            c.args(["-l", "3", "-Q"]).arg(&pcap);
-            c
-        }),
+    let mut tools: Vec<Tool> = vec![
+        Tool::new(
+            "floor",
+            format!("bench_floor {f}"),
+            &floor,
+            [f.as_str()],
+            &out_dir,
+        ),
+        Tool::new(
+            "dnsrare",
+            format!("dnsrare pcap --no-progress {f}"),
+            &dnsrare,
+            ["pcap", "--no-progress", f.as_str()],
+            &out_dir,
+        ),
+        Tool::new(
+            "tshark",
+            seed.clone(),
+            Path::new("sh"),
+            ["-c", seed.as_str()],
+            &out_dir,
+        ),
+        Tool::new(
+            "dnstop",
+            format!("dnstop -l 3 -Q {f}"),
+            Path::new("dnstop"),
+            ["-l", "3", "-Q", f.as_str()],
+            &out_dir,
+        ),
     ];
-    let mut tools = tools;
+    if let Some(before) = &dnsrare_before {
+        tools.push(Tool::new(
+            "dnsrare_before",
+            format!("{} pcap --no-progress {f}", before.display()),
+            before,
+            ["pcap", "--no-progress", f.as_str()],
+            &out_dir,
+        ));
+    }
     let mut times: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut rss: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    let mut cpu: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut busy: Vec<f64> = Vec::new();
     let mut outputs: BTreeMap<&str, (Vec<u8>, Vec<u8>)> = BTreeMap::new();
     for round in 0..rounds {
-        for (name, _, cmd) in tools.iter_mut() {
-            let started = Instant::now();
-            let out = cmd
-                .stdin(Stdio::null())
-                .output()
-                .with_context(|| format!("running {name}"))?;
-            let took = started.elapsed().as_secs_f64();
-            // dnsrare pcap exits 3 on a damaged capture; anything else
-            // non-zero is a failure.
-            if !out.status.success() {
-                bail!(
-                    "{name} failed ({}): {}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            times.entry(name).or_default().push(took);
-            outputs.insert(name, (out.stdout, out.stderr));
+        // Each round starts with another tool, so none always runs first.
+        let order: Vec<usize> = (0..tools.len())
+            .map(|i| (i + round) % tools.len())
+            .collect();
+        for i in order {
+            let tool = &mut tools[i];
+            busy.push(idle::wait_for_idle());
+            warm(&pcap)?;
+            let run = tool.run()?;
+            times.entry(tool.name).or_default().push(run.seconds);
+            rss.entry(tool.name).or_default().push(run.max_rss_kib);
+            cpu.entry(tool.name).or_default().push(run.cpu_seconds);
+            outputs.insert(tool.name, (run.stdout, run.stderr));
         }
         eprintln!("bench_offline: round {}/{rounds}", round + 1);
     }
+    // Ratios against dnsrare in the same round, then their median.
+    let round_ratio = |a: &str, b: &str| -> Vec<f64> {
+        times[a].iter().zip(&times[b]).map(|(x, y)| x / y).collect()
+    };
     let best = |n: &str| times[n].iter().copied().fold(f64::INFINITY, f64::min);
-    let (b_d, b_t, b_s) = (best("dnsrare"), best("tshark"), best("dnstop"));
 
     // What each tool counted.
     let dnsrare_summary = String::from_utf8_lossy(&outputs["dnsrare"].1).into_owned();
@@ -188,24 +219,34 @@ fn main() -> Result<()> {
             "dnsrare_summary": dnsrare_summary.trim(),
         }),
     );
-    for (name, cmd, _) in &tools {
+    for tool in &tools {
+        let name = tool.name;
+        let ratios = round_ratio(name, "dnsrare");
         emit(
             "offline",
             json!({
                 "tool": name,
-                "command": cmd,
+                "command": tool.command,
                 "seconds": times[name],
                 "best_seconds": best(name),
+                "median_seconds": median(&times[name]),
+                "max_rss_kib": rss[name],
+                "cpu_seconds": cpu[name],
+                "median_cpu_seconds": median(&cpu[name]),
                 "packets_per_s": totals.frames as f64 / best(name),
-                "ratio_to_dnsrare": best(name) / b_d,
+                "ratio_to_dnsrare": ratios,
+                "median_ratio_to_dnsrare": median(&ratios),
             }),
         );
     }
+    let ratio = |a: &str| median(&round_ratio(a, "dnsrare"));
     emit(
         "offline_ratios",
         json!({
-            "tshark_over_dnsrare": b_t / b_d,
-            "dnstop_over_dnsrare": b_s / b_d,
+            "tshark_over_dnsrare": ratio("tshark"),
+            "dnstop_over_dnsrare": ratio("dnstop"),
+            "dnsrare_over_floor": 1.0 / ratio("floor"),
+            "cpu_busy_before_runs": busy,
         }),
     );
     emit(
@@ -232,6 +273,164 @@ fn main() -> Result<()> {
         }),
     );
     Ok(())
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Reads `path` through, so that the run after it finds it in the page
+/// cache (the kernel here drops idle file pages within seconds).
+fn warm(path: &Path) -> Result<()> {
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    while std::io::Read::read(&mut file, &mut buf)? > 0 {}
+    Ok(())
+}
+
+/// One timed command, run under `/usr/bin/time` for its CPU time and peak
+/// RSS (measured from a process that did not inherit this program's
+/// memory: a child's peak RSS starts from its parent's at fork).
+struct Tool {
+    name: &'static str,
+    command: String,
+    cmd: Command,
+    /// Where `/usr/bin/time` writes its figures.
+    figures: PathBuf,
+}
+
+/// What one run of a tool took.
+struct Run {
+    seconds: f64,
+    /// User plus system CPU time, all its processes.
+    cpu_seconds: f64,
+    /// Peak resident set of the command (its largest process), KiB.
+    max_rss_kib: u64,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl Tool {
+    fn new<'a>(
+        name: &'static str,
+        command: String,
+        program: &Path,
+        args: impl IntoIterator<Item = &'a str>,
+        out_dir: &Path,
+    ) -> Self {
+        let figures = out_dir.join(format!("time-{name}.txt"));
+        let mut cmd = Command::new("/usr/bin/time");
+        cmd.args(["-f", "%U %S %M", "-o"])
+            .arg(&figures)
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::null());
+        Self {
+            name,
+            command,
+            cmd,
+            figures,
+        }
+    }
+
+    /// Runs it to the end and reads what `/usr/bin/time` measured.
+    fn run(&mut self) -> Result<Run> {
+        let started = Instant::now();
+        let out = self
+            .cmd
+            .output()
+            .with_context(|| format!("running {}", self.name))?;
+        let seconds = started.elapsed().as_secs_f64();
+        // dnsrare pcap exits 3 on a damaged capture; anything else
+        // non-zero is a failure.
+        if !out.status.success() {
+            bail!(
+                "{} failed ({}): {}",
+                self.name,
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let figures = std::fs::read_to_string(&self.figures)
+            .with_context(|| format!("reading {}", self.figures.display()))?;
+        let fields: Vec<f64> = figures
+            .lines()
+            .last()
+            .unwrap_or("")
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let [user, system, rss] = fields[..] else {
+            bail!("/usr/bin/time wrote {figures:?}");
+        };
+        Ok(Run {
+            seconds,
+            cpu_seconds: user + system,
+            max_rss_kib: rss as u64,
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
+    }
+}
+
+/// The idle gate before each timed run.
+mod idle {
+    use std::time::{Duration, Instant};
+
+    /// Busy share of all CPUs below which the machine counts as idle.
+    const IDLE_BELOW: f64 = 0.25;
+    /// Longest wait for idleness before running anyway.
+    const MAX_WAIT: Duration = Duration::from_secs(5);
+    const SAMPLE: Duration = Duration::from_millis(250);
+
+    /// Waits until the machine's CPUs were busy less than [`IDLE_BELOW`]
+    /// of a [`SAMPLE`] (at most [`MAX_WAIT`]); returns the last busy share
+    /// seen, so the output says how idle each run really started.
+    pub fn wait_for_idle() -> f64 {
+        let started = Instant::now();
+        loop {
+            let busy = busy_share(SAMPLE);
+            if busy < IDLE_BELOW || started.elapsed() > MAX_WAIT {
+                return busy;
+            }
+        }
+    }
+
+    /// Busy share of all CPUs over `window` (from /proc/stat).
+    fn busy_share(window: Duration) -> f64 {
+        let a = cpu_times();
+        std::thread::sleep(window);
+        let b = cpu_times();
+        let (busy, total) = (b.0.saturating_sub(a.0), b.1.saturating_sub(a.1));
+        if total == 0 {
+            return 0.0;
+        }
+        busy as f64 / total as f64
+    }
+
+    /// (busy, total) jiffies of all CPUs.
+    fn cpu_times() -> (u64, u64) {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let total: u64 = fields.iter().sum();
+        // idle and iowait are the fourth and fifth fields.
+        let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+        (total - idle, total)
+    }
 }
 
 /// The "Query" row of dnstop's Opcode table.

@@ -51,8 +51,6 @@ const NO_ANSWER: u32 = u32::MAX;
 pub struct Item {
     /// Hash of the name (the shard's table hash; computed once, here).
     pub name_hash: u64,
-    /// Hash of the registered domain.
-    pub domain_hash: u64,
     /// When, ns since the UNIX epoch.
     pub time_ns: u64,
     /// The client.
@@ -61,8 +59,6 @@ pub struct Item {
     pub name_start: u32,
     /// Name length in bytes.
     pub name_len: u16,
-    /// Offset of the registered domain inside the name.
-    pub domain_offset: u16,
     /// QTYPE.
     pub qtype: u16,
     /// Query or response.

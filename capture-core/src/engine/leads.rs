@@ -163,23 +163,17 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
                 .total_cmp(&a.soft_bits)
                 .then_with(|| state.name_text(a.name).cmp(state.name_text(b.name)))
         });
-        let mut kept = [0usize; 3];
+        let mut kept = Kept::default();
         for p in list {
             let e = state.name(p.name);
-            let bucket = if p.random_nx {
-                0
-            } else if e.nxdomain > 0 {
-                1
-            } else {
-                2
+            let Some(explain) = kept.take(
+                p.random_nx,
+                e.nxdomain > 0,
+                p.beacon_bits > 0.0,
+                p.ip_lookup,
+            ) else {
+                continue;
             };
-            let explain = p.beacon_bits > 0.0 || kept[bucket] < EXPLAINED;
-            if p.beacon_bits == 0.0 && !p.ip_lookup {
-                if kept[bucket] >= LEAD_CAP {
-                    continue;
-                }
-                kept[bucket] += 1;
-            }
             out.names.push(name_lead(state, ctx, host, &p, explain));
         }
     }
@@ -192,6 +186,77 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
             d
         })
         .collect();
+    out
+}
+
+/// Which of one host's leads, taken best first, are kept and explained.
+#[derive(Default)]
+struct Kept([usize; 3]);
+
+impl Kept {
+    /// Whether the next lead is kept (`Some`) and explained (`true`):
+    /// per kind (random NXDOMAIN, other NXDOMAIN, the rest) the best
+    /// [`LEAD_CAP`] are kept and the best [`EXPLAINED`] explained; every
+    /// beacon is kept and explained, every public-IP lookup kept.
+    fn take(
+        &mut self,
+        random_nx: bool,
+        nxdomain: bool,
+        beacon: bool,
+        ip_lookup: bool,
+    ) -> Option<bool> {
+        let bucket = if random_nx {
+            0
+        } else if nxdomain {
+            1
+        } else {
+            2
+        };
+        let explain = beacon || self.0[bucket] < EXPLAINED;
+        if !beacon && !ip_lookup {
+            if self.0[bucket] >= LEAD_CAP {
+                return None;
+            }
+            self.0[bucket] += 1;
+        }
+        Some(explain)
+    }
+}
+
+/// Every shard's name leads, merged, cut to what one shard holding every
+/// name would have kept: per host, the same leads with the same
+/// explanations. Each shard keeps its own best per host and kind, so the
+/// union holds every lead the whole would keep, plus some it would not;
+/// dropping those (and the explanations past the best) makes the findings
+/// independent of how names are spread over shards.
+pub fn merge_names(mut names: Vec<NameLead>) -> Vec<NameLead> {
+    names.sort_by(|a, b| {
+        a.host
+            .cmp(&b.host)
+            .then_with(|| b.soft_bits.total_cmp(&a.soft_bits))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    let mut out = Vec::with_capacity(names.len());
+    let mut kept = Kept::default();
+    let mut host = None;
+    for mut lead in names {
+        if host != Some(lead.host) {
+            host = Some(lead.host);
+            kept = Kept::default();
+        }
+        let Some(explain) = kept.take(
+            lead.random_nx,
+            lead.nxdomain,
+            lead.beacon_bits > 0.0,
+            lead.ip_lookup,
+        ) else {
+            continue;
+        };
+        if !explain {
+            lead.detail.clear();
+        }
+        out.push(lead);
+    }
     out
 }
 

@@ -1,11 +1,13 @@
 //! The counting engine: share-nothing shards, each owning the registered
-//! domains whose hash falls to it (so every per-domain figure is exact and
-//! local), fed in batches over crossbeam channels.
+//! domains whose last two labels hash to it (so every per-domain figure is
+//! exact and local), fed in batches over crossbeam channels.
 //!
 //! Data flows one way: producers (the ring-buffer drain, the pcap reader)
-//! hand [`Observation`]s to a [`Dispatcher`], which hashes each name once,
-//! finds its registered domain and appends it to that shard's [`Batch`];
-//! each shard worker owns its [`state::ShardState`] outright, so counting
+//! hand [`Observation`]s to a [`Dispatcher`], which hashes each name once
+//! and appends it to the [`Batch`] of the shard its last two labels choose
+//! (every name under one registered domain shares them, so a domain lives
+//! whole in one shard; the public suffix is looked up by the shard, once
+//! per new name); each shard worker owns its [`state::ShardState`] outright, so counting
 //! takes no locks. Batches come back to the producer for reuse, so steady
 //! ingest allocates nothing per event. Queries travel down the same
 //! channels, so a shard answers after every batch sent before the query;
@@ -331,9 +333,17 @@ fn handle(state: &mut ShardState, msg: ShardMsg, recycle: &Sender<Batch>) {
     }
 }
 
-/// The shard that owns names under the registered domain with this hash.
-fn shard_of(domain_hash: u64, shards: usize) -> usize {
-    (domain_hash % shards as u64) as usize
+/// The shard that owns `name` (and every name under its registered
+/// domain): a hash of its last two labels; `name_hash` is the hash of the
+/// whole name, reused when the name has two labels or fewer.
+pub fn shard_of(hasher: &NameHasher, name: &[u8], name_hash: u64, shards: usize) -> usize {
+    let key = domain::last_two_labels_offset(name);
+    let hash = if key == 0 {
+        name_hash
+    } else {
+        hasher.hash_one(&name[key..])
+    };
+    (hash % shards as u64) as usize
 }
 
 /// Batches observations per shard and sends full batches; owned by one
@@ -354,22 +364,14 @@ impl Dispatcher {
             return Ok(());
         }
         let name = observation.name.as_bytes();
-        let domain_offset = domain::registered_domain_offset(observation.name);
         let name_hash = self.hasher.hash_one(name);
-        let domain_hash = if domain_offset == 0 {
-            name_hash
-        } else {
-            self.hasher.hash_one(&name[domain_offset..])
-        };
-        let shard = shard_of(domain_hash, self.senders.len());
+        let shard = shard_of(&self.hasher, name, name_hash, self.senders.len());
         let item = Item {
             name_hash,
-            domain_hash,
             time_ns: observation.time_ns,
             host: observation.host,
             name_start: 0,
             name_len: 0,
-            domain_offset: domain_offset as u16,
             qtype: observation.qtype,
             kind: observation.kind,
             rcode: observation.rcode,
@@ -546,6 +548,7 @@ impl Querier {
             leads.tallies.append(&mut part.tallies);
             leads.denied.append(&mut part.denied);
         }
+        leads.names = leads::merge_names(std::mem::take(&mut leads.names));
         let mut findings = findings::build(&leads, &context.base);
         findings.retain(|f| f.score >= query.min_score);
         findings.truncate(query.top);
@@ -581,9 +584,11 @@ impl Querier {
 
     /// Who asked for `name`; `None` if it was never seen.
     pub fn hosts(&self, name: &str) -> Result<Option<HostsReply>, EngineError> {
-        let offset = domain::registered_domain_offset(name);
+        let bytes = name.as_bytes();
         let shard = shard_of(
-            self.hasher.hash_one(&name.as_bytes()[offset..]),
+            &self.hasher,
+            bytes,
+            self.hasher.hash_one(bytes),
             self.senders.len(),
         );
         let (reply, rx) = bounded(1);

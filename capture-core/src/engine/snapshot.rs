@@ -17,6 +17,7 @@
 
 use std::{
     fs::File,
+    hash::BuildHasher,
     io::{self, BufWriter, Read, Seek, SeekFrom, Write},
     path::{Path, PathBuf},
     time::{Duration, Instant},
@@ -25,18 +26,26 @@ use std::{
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::state::ShardData;
+use super::{
+    NameHasher,
+    state::{self, ShardData},
+};
 use crate::model::capture::{CaptureCounters, ParseErrorCounts};
 
 /// Magic bytes at the start of every snapshot.
 const MAGIC: &[u8; 8] = b"DNSRSNAP";
-/// The format this build writes and reads (2: arrival rings keep their
-/// cached beacon score; 3: names count answers with an error RCODE; 4:
-/// names keep what the resolver answered, capture counters count
-/// malformed answers). Other
-/// versions are refused with a message naming both (the daemon sets the
-/// file aside and starts empty).
-pub const FORMAT_VERSION: u32 = 4;
+/// The format this build writes (2: arrival rings keep their cached beacon
+/// score; 3: names count answers with an error RCODE; 4: names keep what
+/// the resolver answered, capture counters count malformed answers; 5: a
+/// domain's shard is chosen by its last two labels, no longer by the hash
+/// of the domain). It reads this one and [`OLDEST_READ`]; other versions
+/// are refused with a message naming them (a daemon sets such a file aside
+/// and starts empty).
+pub const FORMAT_VERSION: u32 = 5;
+/// The oldest format read: version 4 has this payload layout and places
+/// domains by their own hash, so its shards are re-sharded on load
+/// ([`state::reshard`]).
+pub const OLDEST_READ: u32 = 4;
 /// Most shards a snapshot may ask for (one thread each).
 pub const MAX_SHARDS: usize = 256;
 const HEADER_LEN: usize = 8 + 4 + 8 + 4;
@@ -73,7 +82,7 @@ pub enum SnapshotError {
     NotSnapshot(PathBuf),
     /// Written by another dnsrare release (older or newer).
     #[error(
-        "{path} has format version {found}; this dnsrare reads version {supported} only (a daemon sets such a file aside and starts empty)"
+        "{path} has format version {found}; this dnsrare reads versions {OLDEST_READ} to {supported} only (a daemon sets such a file aside and starts empty)"
     )]
     FutureVersion {
         /// The file.
@@ -224,7 +233,7 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
     };
     let field = |at: usize, n: usize| &header[at..at + n];
     let version = u32::from_le_bytes(field(8, 4).try_into().expect("4 bytes"));
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READ..=FORMAT_VERSION).contains(&version) {
         return Err(SnapshotError::FutureVersion {
             path: path.to_owned(),
             found: version,
@@ -245,7 +254,7 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
         path: path.to_owned(),
         detail,
     };
-    let (snapshot, rest): (Snapshot, &[u8]) =
+    let (mut snapshot, rest): (Snapshot, &[u8]) =
         postcard::take_from_bytes(payload).map_err(|e| decode_err(e.to_string()))?;
     if !rest.is_empty() {
         return Err(decode_err(format!(
@@ -268,7 +277,24 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
             .validate()
             .map_err(|e| inconsistent(format!("shard {i}: {e}")))?;
     }
+    if version < 5 && snapshot.shards.len() > 1 {
+        snapshot.shards = reshard(snapshot.shards, &super::name_hasher());
+        for (i, shard) in snapshot.shards.iter().enumerate() {
+            shard
+                .validate()
+                .map_err(|e| inconsistent(format!("shard {i} after re-sharding: {e}")))?;
+        }
+    }
     Ok(snapshot)
+}
+
+/// `shards` (placed by an older rule) with every domain moved to the shard
+/// [`super::shard_of`] chooses for it now.
+fn reshard(shards: Vec<ShardData>, hasher: &NameHasher) -> Vec<ShardData> {
+    let n = shards.len();
+    state::reshard::reshard(shards, |domain| {
+        super::shard_of(hasher, domain, hasher.hash_one(domain), n)
+    })
 }
 
 /// Moves a snapshot that could not be loaded aside (`state.snap.bad-<ns>`)
@@ -293,6 +319,97 @@ mod tests {
             },
             shards: vec![ShardData::default(), ShardData::default()],
             ..Default::default()
+        }
+    }
+
+    /// A format-4 snapshot (domains placed by the hash of the registered
+    /// domain) loads with every domain in the shard its last two labels
+    /// choose, its counts intact.
+    #[test]
+    fn version_4_is_resharded_on_load() {
+        use std::{net::IpAddr, sync::Arc};
+
+        use capture_common::EventKind;
+
+        use crate::{
+            engine::{
+                batch::Item,
+                domain::registered_domain_offset,
+                name_hasher, shard_of,
+                state::{Limits, ShardState},
+                view,
+            },
+            model::host::HostAddr,
+            score::lists::Lists,
+        };
+
+        let names = [
+            "a.example.com",
+            "x.example.co.uk",
+            "y.other.co.uk",
+            "z.foo.org",
+            "c2.dyn.duckdns.org",
+            "mail.corp.internal",
+            "wpad",
+        ];
+        let n = 4;
+        let h = name_hasher();
+        let state = || ShardState::new(Limits::default(), h.clone(), Arc::new(Lists::embedded()));
+        let mut old: Vec<ShardState> = (0..n).map(|_| state()).collect();
+        let old_owner = |name: &str| {
+            let domain = &name.as_bytes()[registered_domain_offset(name)..];
+            (h.hash_one(domain) % n as u64) as usize
+        };
+        let new_owner = |name: &str| shard_of(&h, name.as_bytes(), h.hash_one(name.as_bytes()), n);
+        assert!(
+            names.iter().any(|m| old_owner(m) != new_owner(m)),
+            "some domain must move for this test to mean anything"
+        );
+        for (k, name) in names.iter().enumerate() {
+            let item = Item {
+                name_hash: h.hash_one(name.as_bytes()),
+                time_ns: 1_000_000_000,
+                host: HostAddr::from("10.0.0.9".parse::<IpAddr>().expect("literal")),
+                name_start: 0,
+                name_len: name.len() as u16,
+                qtype: 1,
+                kind: EventKind::Query,
+                rcode: 0,
+                answer: Item::NO_ANSWER,
+            };
+            for _ in 0..=k {
+                old[old_owner(name)].count(&item, name.as_bytes(), None);
+            }
+        }
+        let snapshot = Snapshot {
+            shards: old.iter().map(|s| s.data().clone()).collect(),
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let written = write(dir.path(), &snapshot).expect("write");
+        let mut bytes = std::fs::read(&written.path).expect("read");
+        bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
+        let back = decode(&written.path, &bytes).expect("a version-4 snapshot loads");
+        let shards: Vec<ShardState> = back
+            .shards
+            .into_iter()
+            .map(|d| {
+                ShardState::from_data(d, Limits::default(), h.clone(), Arc::new(Lists::embedded()))
+            })
+            .collect();
+        for (k, name) in names.iter().enumerate() {
+            for (i, s) in shards.iter().enumerate() {
+                let found = view::hosts(s, name);
+                if i == new_owner(name) {
+                    assert_eq!(
+                        found.expect("in its new shard").queries,
+                        k as u64 + 1,
+                        "{name}"
+                    );
+                } else {
+                    assert!(found.is_none(), "{name} is only in its own shard");
+                }
+            }
         }
     }
 

@@ -933,7 +933,6 @@ mod tests {
     use crate::{
         engine::{
             batch::Item,
-            domain::registered_domain_offset,
             name_hasher,
             state::{self, Limits},
         },
@@ -953,15 +952,12 @@ mod tests {
 
         fn ask(&mut self, name: &str, host: &str, t_s: f64, qtype: u16) {
             let h = name_hasher();
-            let off = registered_domain_offset(name);
             let item = Item {
                 name_hash: h.hash_one(name.as_bytes()),
-                domain_hash: h.hash_one(&name.as_bytes()[off..]),
                 time_ns: (t_s * 1e9) as u64,
                 host: HostAddr::from(host.parse::<IpAddr>().expect("literal")),
                 name_start: 0,
                 name_len: name.len() as u16,
-                domain_offset: off as u16,
                 qtype,
                 kind: EventKind::Query,
                 rcode: 0,
@@ -972,15 +968,12 @@ mod tests {
 
         fn answer_nx(&mut self, name: &str, host: &str) {
             let h = name_hasher();
-            let off = registered_domain_offset(name);
             let item = Item {
                 name_hash: h.hash_one(name.as_bytes()),
-                domain_hash: h.hash_one(&name.as_bytes()[off..]),
                 time_ns: 1,
                 host: HostAddr::from(host.parse::<IpAddr>().expect("literal")),
                 name_start: 0,
                 name_len: name.len() as u16,
-                domain_offset: off as u16,
                 qtype: 1,
                 kind: EventKind::Response,
                 rcode: 3,
@@ -993,15 +986,12 @@ mod tests {
         /// CNAME `chain`.
         fn answer(&mut self, name: &str, host: &str, addrs: &[&str], chain: &[&str], ttl: u32) {
             let h = name_hasher();
-            let off = registered_domain_offset(name);
             let item = Item {
                 name_hash: h.hash_one(name.as_bytes()),
-                domain_hash: h.hash_one(&name.as_bytes()[off..]),
                 time_ns: 1,
                 host: HostAddr::from(host.parse::<IpAddr>().expect("literal")),
                 name_start: 0,
                 name_len: 0,
-                domain_offset: off as u16,
                 qtype: 1,
                 kind: EventKind::Response,
                 rcode: 0,

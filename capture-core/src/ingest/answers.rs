@@ -156,7 +156,9 @@ impl AnswerParser {
         target: &mut String,
     ) -> Result<(), AnswerError> {
         let m = &self.message;
-        let after_name = read_name(m, *at, owner)?;
+        // Only a CNAME's owner is needed as text; the other records' owners
+        // are checked and stepped over.
+        let after_name = walk_name(m, *at, None)?;
         let fixed = m
             .get(after_name..after_name + 10)
             .ok_or(AnswerError::Short)?;
@@ -187,7 +189,8 @@ impl AnswerParser {
                     }
                 }
                 TYPE_CNAME => {
-                    let end = read_name(m, rdata_at, target)?;
+                    walk_name(m, *at, Some(owner))?;
+                    let end = walk_name(m, rdata_at, Some(target))?;
                     if end != rdata_at + rdlen {
                         return Err(AnswerError::BadName);
                     }
@@ -231,12 +234,14 @@ impl AnswerParser {
     }
 }
 
-/// Reads the possibly compressed name at `at` of `m` into `out` (lowercase,
-/// dotted, escaped as question names are, no trailing dot; the root is
-/// empty) and returns the offset just
+/// Walks the possibly compressed name at `at` of `m`, checking it, and
+/// with `out` renders it there (lowercase, dotted, escaped as question
+/// names are, no trailing dot; the root is empty) and returns the offset just
 /// past it where it started (after the first pointer, if any).
-fn read_name(m: &[u8], at: usize, out: &mut String) -> Result<usize, AnswerError> {
-    out.clear();
+fn walk_name(m: &[u8], at: usize, mut out: Option<&mut String>) -> Result<usize, AnswerError> {
+    if let Some(out) = out.as_deref_mut() {
+        out.clear();
+    }
     let mut pos = at;
     let mut end = None;
     let mut hops = 0;
@@ -271,10 +276,12 @@ fn read_name(m: &[u8], at: usize, out: &mut String) -> Result<usize, AnswerError
                     return Err(AnswerError::BadName);
                 }
                 let label = m.get(pos + 1..pos + 1 + len).ok_or(AnswerError::Short)?;
-                if !out.is_empty() {
-                    out.push('.');
+                if let Some(out) = out.as_deref_mut() {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    name::push_label(label, out);
                 }
-                name::push_label(label, out);
                 pos += 1 + len;
             }
             _ => return Err(AnswerError::BadName),

@@ -1,7 +1,9 @@
 //! The scoring cache: each name's lexical randomness and list marks, and
 //! each arrival ring's beacon score, computed once (while the shard is idle
 //! or before a report) and kept quantized beside the counts, so that
-//! ranking a million names reads bytes instead of scoring them.
+//! ranking a million names reads bytes instead of scoring them. The
+//! registrable label's randomness is kept per domain, so a domain's
+//! thousand names score its label once.
 
 use super::{ShardState, ring::NS_PER_DS};
 use crate::score::{
@@ -26,7 +28,8 @@ impl ShardState {
             let i = self.scored_names;
             self.scored_names += 1;
             budget -= 1;
-            let (lexical, marks, class) = self.name_features(i, model);
+            let label = self.label_randomness(self.data.names.get(i).domain, model);
+            let (lexical, marks, class) = self.name_features(i, label, model);
             let e = self.data.names.get_mut(i);
             e.lexical = lexical;
             e.marks = marks;
@@ -55,20 +58,39 @@ impl ShardState {
         (self.scored_names as usize) < self.data.names.len() || !self.dirty_rings.is_empty()
     }
 
-    /// Lexical randomness (quantized), list marks and class of name `i`.
-    fn name_features(&self, i: u32, model: &LexicalModel) -> (u8, u8, NameClass) {
+    /// Lexical randomness of `domain`'s registrable label (the label left
+    /// of the public suffix), scored the first time it is asked for.
+    fn label_randomness(&mut self, domain: u32, model: &LexicalModel) -> f32 {
+        let d = domain as usize;
+        if self.label_randomness.len() <= d {
+            self.label_randomness
+                .resize(self.data.domains.len().max(d + 1), f32::NAN);
+        }
+        let cached = self.label_randomness[d];
+        if !cached.is_nan() {
+            return cached;
+        }
+        let text = self.data.arena.get(self.data.domains.get(domain).name);
+        let text = std::str::from_utf8(text).unwrap_or("");
+        let scored = model.score(text.split('.').next().unwrap_or("")).randomness;
+        self.label_randomness[d] = scored;
+        scored
+    }
+
+    /// Lexical randomness (quantized), list marks and class of name `i`,
+    /// whose registrable label scored `label`.
+    fn name_features(&self, i: u32, label: f32, model: &LexicalModel) -> (u8, u8, NameClass) {
         let e = self.data.names.get(i);
         let name = std::str::from_utf8(self.data.arena.get(e.name)).unwrap_or("");
         let domain = std::str::from_utf8(self.data.arena.get(self.data.domains.get(e.domain).name))
             .unwrap_or("");
         // The labels left of the public suffix: the registrable label and
         // any below it; the more random of the two counts.
-        let label = domain.split('.').next().unwrap_or("");
         let sub = name
             .strip_suffix(domain)
             .and_then(|s| s.strip_suffix('.'))
             .unwrap_or("");
-        let mut randomness = model.score(label).randomness;
+        let mut randomness = label;
         if !sub.is_empty() {
             randomness = randomness.max(model.score(sub).randomness);
         }

@@ -17,6 +17,7 @@ use crate::{
     engine::{
         batch::{AnswerView, Item},
         chunked::{Arena, Chunked},
+        domain,
     },
     model::{host::HostAddr, status::Pressure},
 };
@@ -38,7 +39,8 @@ impl ShardState {
         let name_index = match self.find_name(item.name_hash, name) {
             Some(i) => i,
             None => {
-                let domain_name = &name[usize::from(item.domain_offset)..];
+                // A new name: its registered domain is looked up here, once.
+                let domain_name = &name[domain::registered_domain_offset(name)..];
                 match self.admit_name(item, name, domain_name, host) {
                     Some(i) => i,
                     None => return,
@@ -75,7 +77,7 @@ impl ShardState {
         host: Option<u32>,
     ) -> Option<u32> {
         let t = item.time_ns;
-        let domain = self.domain(item.domain_hash, domain_name, t);
+        let domain = self.domain(self.hasher.hash_one(domain_name), domain_name, t);
         let fold_at_limit = domain.is_some_and(|d| {
             let e = self.data.domains.get(d);
             e.fold != NONE || e.names >= self.limits.fold_names

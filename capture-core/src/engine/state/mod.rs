@@ -1,4 +1,4 @@
-//! One shard's counts: the names whose registered domain hashes to it, with
+//! One shard's counts: the names whose last two labels hash to it, with
 //! their domains, the hosts that asked, and per (host, name) the recent
 //! arrival times. Owned by one worker thread; nothing is shared or locked.
 //!
@@ -14,8 +14,9 @@
 //!
 //! The work is split along its seams: [`records`] (the layout),
 //! [`validate`] (checks before a snapshot is used), [`index`] (the hash
-//! tables), [`count`] (counting an observation), [`ring`] (arrival times)
-//! and [`cache`] (quantized scores kept beside the counts).
+//! tables), [`count`] (counting an observation), [`ring`] (arrival times),
+//! [`cache`] (quantized scores kept beside the counts) and [`reshard`]
+//! (moving domains between shards, for older snapshots).
 //!
 //! Memory is bounded by [`Limits`]: a domain with more than `fold_names`
 //! distinct names is "exploded": further new names under it are folded into
@@ -27,6 +28,7 @@ mod cache;
 mod count;
 mod index;
 mod records;
+pub mod reshard;
 mod ring;
 mod validate;
 
@@ -98,6 +100,10 @@ pub struct ShardState {
     lists: Arc<Lists>,
     /// Names below this index have their lexical score and marks.
     scored_names: u32,
+    /// Lexical randomness of each domain's registrable label, indexed by
+    /// domain (NaN until scored): the label is shared by all the domain's
+    /// names, so it is scored once per domain, not per name.
+    label_randomness: Vec<f32>,
     /// Rings with beats newer than their cached beacon score.
     dirty_rings: Vec<u32>,
     /// Bytes the answers hold ([`AnswerEntry::bytes`], summed).
@@ -116,6 +122,7 @@ impl ShardState {
             hasher,
             lists,
             scored_names: 0,
+            label_randomness: Vec::new(),
             dirty_rings: Vec::new(),
             answer_bytes: 0,
         }
@@ -184,6 +191,7 @@ impl ShardState {
                 .map(|f| size_of::<Fold>() + f.names.bytes())
                 .sum::<usize>()
             + d.overflow.names.bytes()
+            + self.label_randomness.capacity() * size_of::<f32>()
             + self.answer_bytes
             + table_bytes(&i.names)
             + table_bytes(&i.domains)
@@ -405,10 +413,7 @@ mod tests {
     use capture_common::EventKind;
 
     use super::*;
-    use crate::{
-        engine::{batch::Item, domain::registered_domain_offset},
-        model::host::HostAddr,
-    };
+    use crate::{engine::batch::Item, model::host::HostAddr};
 
     pub(crate) fn hasher() -> foldhash::fast::FixedState {
         foldhash::fast::FixedState::with_seed(1)
@@ -419,15 +424,12 @@ mod tests {
     }
 
     fn item(s: &ShardState, name: &str, host: &str, t_s: u64, kind: EventKind) -> Item {
-        let off = registered_domain_offset(name);
         Item {
             name_hash: s.hasher.hash_one(name.as_bytes()),
-            domain_hash: s.hasher.hash_one(&name.as_bytes()[off..]),
             time_ns: t_s * 1_000_000_000,
             host: HostAddr::from(host.parse::<IpAddr>().expect("literal")),
             name_start: 0,
             name_len: name.len() as u16,
-            domain_offset: off as u16,
             qtype: 1,
             kind,
             rcode: 0,
