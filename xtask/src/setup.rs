@@ -19,6 +19,10 @@ const PACKAGES: &[&str] = &[
     "iproute2",
     // Renders the HTML report headless in tests/tests/html_report.rs.
     "chromium",
+    // Debian's ClickHouse (18.16), run as a plain process by
+    // tests/tests/clickhouse.rs for the export and central report.
+    "clickhouse-server",
+    "clickhouse-client",
 ];
 
 /// bpf-linker release known to work with LLVM 22 and the aya 0.14 set.
