@@ -314,7 +314,7 @@ impl CapturePath {
             let errors = Arc::new(DecodeErrors::default());
             std::thread::Builder::new()
                 .name("dnsrare-drain".into())
-                .spawn(move || drain::run(ring, logger, dispatcher, errors, stop))?
+                .spawn(move || drain::run(ring, logger, dispatcher, errors, None, stop))?
         };
         if pin {
             set_affinity(0..1)?;

@@ -10,6 +10,7 @@
 //! (`capture-user`) adds the XDP loader, the daemon and the CLI.
 
 pub mod engine;
+pub mod export;
 pub mod ingest;
 pub mod model;
 pub mod offline;

@@ -4,4 +4,5 @@
 //! engine, and the daemon around them (socket server, privileges).
 //! Everything that needs no kernel lives in `dnsrare-core`.
 
+pub mod clickhouse;
 pub mod live;

@@ -6,6 +6,7 @@ use std::{io::Write, process::ExitCode};
 
 use anyhow::Result;
 use clap::Parser;
+mod central;
 mod cli;
 mod install;
 mod offline;
@@ -59,7 +60,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Run(args) => daemon::run(&args.config()?)?,
+        Command::Report(args) if args.from.is_some() => {
+            let url = args.from.as_deref().unwrap_or_default();
+            let r = central::report(&args, url)?;
+            print_report(&mut out, &r, &args.options)?;
+        }
+        Command::Clickhouse(command) => central::clickhouse(&mut out, &command)?,
         Command::Report(args) => {
+            if !args.lists.is_empty() {
+                anyhow::bail!(
+                    "list files apply to `report --from` only: the daemon's lists are in its configuration"
+                );
+            }
             let Response::Report(r) =
                 client::ask(&args.socket.socket, &Request::Report(args.options.query()))?
             else {
@@ -68,6 +80,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print_report(&mut out, &r, &args.options)?;
         }
         Command::Pcap(args) => {
+            let export = args.export.settings()?;
             let run = offline::run(
                 &args.baseline,
                 &args.files,
@@ -81,6 +94,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("{}", offline::summary_text(&run.read));
             for damage in &run.damaged {
                 eprintln!("warning: {damage}; the report covers what was read before it");
+            }
+            if let Some(settings) = &export {
+                out.flush()?;
+                central::backfill(&args.files, settings)?;
             }
             if !run.damaged.is_empty() {
                 return Ok(ExitCode::from(EXIT_PARTIAL));

@@ -5,6 +5,8 @@
 //! Every test here needs root (it loads BPF programs and creates network
 //! namespaces); traffic only travels inside labs the tests create.
 
+pub mod clickhouse;
+
 use std::{
     net::{Ipv4Addr, UdpSocket},
     path::{Path, PathBuf},

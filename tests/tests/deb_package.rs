@@ -35,6 +35,9 @@ const PAGES: &[&str] = &[
     "dnsrare-stats",
     "dnsrare-hosts",
     "dnsrare-install",
+    "dnsrare-clickhouse",
+    "dnsrare-clickhouse-init",
+    "dnsrare-clickhouse-prune",
 ];
 const WANTS_LINK: &str = "/etc/systemd/system/multi-user.target.wants/dnsrare.service";
 

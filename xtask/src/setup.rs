@@ -23,6 +23,10 @@ const PACKAGES: &[&str] = &[
     // dnsmasq binary without the system service the `dnsmasq` package
     // would install and start.
     "dnsmasq-base",
+    // Debian's ClickHouse (18.16), run as a plain process by
+    // tests/tests/clickhouse.rs for the export and central report.
+    "clickhouse-server",
+    "clickhouse-client",
 ];
 
 /// bpf-linker release known to work with LLVM 22 and the aya 0.14 set.

@@ -519,6 +519,7 @@ impl Querier {
                         .take(HOST_TOP_NAMES)
                         .filter_map(|f| f.names.first().map(|n| (n.clone(), f.score)))
                         .collect(),
+                    sensor: None,
                 }
             })
             .filter(|r| r.score >= query.min_score)

@@ -97,6 +97,7 @@ pub fn report(
         deny_shown: ListCounts::default(),
         query_histogram: Vec::new(),
         timelines: Vec::new(),
+        sensors: Vec::new(),
     };
     let names = |report: &mut Report| -> Result<(), EngineError> {
         let mut rows = querier.names(&context, query)?;
@@ -196,6 +197,7 @@ fn timelines(
             arrivals_ns: Vec::new(),
             beacon: None,
             missed_ns: Vec::new(),
+            sensor: None,
         };
         for name in &finding.names {
             let Some(detail) = querier

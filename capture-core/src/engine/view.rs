@@ -687,6 +687,7 @@ pub fn row(state: &ShardState, i: u32, ctx: &ScoreContext) -> Row {
         .map(|p| HostCount {
             addr: p.host.addr.ip(),
             queries: p.queries,
+            sensor: None,
         })
         .collect();
     hosts.sort_by(|a, b| b.queries.cmp(&a.queries).then(a.addr.cmp(&b.addr)));

@@ -19,6 +19,9 @@ pub struct HostCount {
     pub addr: IpAddr,
     /// Queries from this host.
     pub queries: u64,
+    /// The sensor that saw it (central reports across sensors only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensor: Option<String>,
 }
 
 /// The most periodic host of a name.
@@ -121,6 +124,9 @@ pub struct HostRow {
     /// The first name of each of its findings, most suspicious first, with
     /// the finding's score (at most five).
     pub top_names: Vec<(String, f32)>,
+    /// The sensor of the host (central reports across sensors only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensor: Option<String>,
 }
 
 /// One registered domain in the `--by domain` view.
@@ -208,6 +214,30 @@ pub struct Report {
     /// asked for them (findings view only).
     #[serde(default)]
     pub timelines: Vec<Timeline>,
+    /// Each sensor's counters and losses (central reports across sensors
+    /// only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensors: Vec<SensorSummary>,
+}
+
+/// One sensor in a central report: what it captured and what never
+/// reached the central store.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SensorSummary {
+    /// The sensor's name.
+    pub sensor: String,
+    /// Windows received.
+    pub windows: u64,
+    /// Its capture counters over those windows.
+    pub capture: CaptureSummary,
+    /// Windows dropped from its spool while the store was unreachable.
+    pub spool_dropped_windows: u64,
+    /// Queries those windows held.
+    pub spool_dropped_queries: u64,
+    /// Start of its first window received, ns since the epoch.
+    pub first_ns: u64,
+    /// End of its last window received.
+    pub last_ns: u64,
 }
 
 /// Findings and names an allow or deny list acted on in one report.
@@ -264,6 +294,9 @@ pub struct Timeline {
     /// Where that period predicts a beat between two arrivals but none
     /// came (ns since the epoch).
     pub missed_ns: Vec<u64>,
+    /// The sensor of the host (central reports across sensors only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensor: Option<String>,
 }
 
 /// One host's queries for a name, with times.
@@ -356,6 +389,10 @@ pub struct Finding {
     pub last_seen_ns: u64,
     /// Why it ranks where it does, as one line.
     pub explanation: String,
+    /// The sensor of each host, in `hosts` order (central reports across
+    /// sensors only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensors: Vec<String>,
 }
 
 /// Names listed per finding.

@@ -175,6 +175,7 @@ pub fn denied(leads: &[DeniedLead]) -> Vec<Finding> {
                     },
                     if queries == 1 { "query" } else { "queries" }
                 ),
+                sensors: Vec::new(),
             }
         })
         .collect()
@@ -300,6 +301,7 @@ fn finding(
         first_seen_ns: span.0,
         last_seen_ns: span.1,
         explanation,
+        sensors: Vec::new(),
     }
 }
 

@@ -275,7 +275,7 @@ mod tests {
     fn unknown_keys_and_bad_values_name_the_line_and_key() {
         let err = with_file("shards = 2\n\nifac = \"eth1\"\n", &[]).expect_err("unknown");
         let text = err.to_string();
-        assert!(text.ends_with(":3: ifac: unknown key (known: allow, allow-suffix, deny, dynamic-dns, fold-names, iface, ip-lookup, learn, max-memory, metrics, mode, no-egress, ring-kib, shards, sinkholes, snapshot-interval, socket, socket-group, state-dir, user, watch)"), "{text}");
+        assert!(text.ends_with(":3: ifac: unknown key (known: allow, allow-suffix, deny, dynamic-dns, export, export-credentials, export-spool-max, export-window, fold-names, iface, ip-lookup, learn, max-memory, metrics, mode, no-egress, ring-kib, sensor, shards, sinkholes, snapshot-interval, socket, socket-group, state-dir, user, watch)"), "{text}");
 
         let err = with_file("iface = \"eth1\"\nmax-memory = \"lots\"\n", &[]).expect_err("bad");
         let text = err.to_string();

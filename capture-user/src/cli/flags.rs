@@ -26,6 +26,10 @@ use dnsrare_core::{
 };
 
 use super::render::Presentation;
+use dnsrare::{
+    clickhouse::target::{Target, TargetError},
+    live::exporter::ExportSettings,
+};
 
 /// Default socket path of the daemon.
 pub const DEFAULT_SOCKET: &str = "/run/dnsrare/dnsrare.sock";
@@ -62,6 +66,9 @@ pub enum Command {
     /// Install the binary, a sandboxed systemd unit and a default
     /// configuration (needs root).
     Install(InstallArgs),
+    /// Set up or prune the ClickHouse store of `--export` and `report --from`.
+    #[command(subcommand)]
+    Clickhouse(ClickhouseCommand),
     /// Write the man pages (dnsrare.1 and one per subcommand) into DIR;
     /// the Debian package build uses it.
     #[command(hide = true)]
@@ -159,6 +166,30 @@ pub struct ListArgs {
 }
 
 impl ListArgs {
+    /// Whether no list file is given.
+    pub fn is_empty(&self) -> bool {
+        let Self {
+            allow_suffix,
+            watch,
+            dynamic_dns,
+            ip_lookup,
+            sinkholes,
+            allow,
+            deny,
+        } = self;
+        [
+            allow_suffix,
+            watch,
+            dynamic_dns,
+            ip_lookup,
+            sinkholes,
+            allow,
+            deny,
+        ]
+        .iter()
+        .all(|l| l.is_empty())
+    }
+
     /// The shipped lists extended with the user's files; a bad file is an
     /// error naming the file and line.
     pub fn lists(&self) -> Result<Arc<Lists>, ListError> {
@@ -242,6 +273,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "ADDR", num_args = 0..=1,
           default_missing_value = DEFAULT_METRICS)]
     pub metrics: Option<std::net::SocketAddr>,
+    /// Export to ClickHouse.
+    #[command(flatten)]
+    pub export: ExportArgs,
+    /// Bytes of batches kept on disk (under STATE_DIR/spool) while
+    /// ClickHouse is unreachable; when full, the oldest windows are
+    /// dropped and counted as lost in the central report.
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_spool_size)]
+    pub export_spool_max: u64,
 }
 
 /// Why `dnsrare run`'s settings are unusable.
@@ -256,6 +295,9 @@ pub enum RunSettingsError {
     /// An allow or deny file is bad.
     #[error(transparent)]
     Pattern(#[from] PatternError),
+    /// The export settings are bad.
+    #[error(transparent)]
+    Export(#[from] ExportSettingsError),
 }
 
 impl RunArgs {
@@ -284,6 +326,8 @@ impl RunArgs {
             user: self.user.clone(),
             socket_group: self.socket_group.clone(),
             metrics: self.metrics,
+            export: self.export.settings()?,
+            export_spool_max: self.export_spool_max,
         })
     }
 }
@@ -455,6 +499,146 @@ pub struct ReportArgs {
     /// What to show.
     #[command(flatten)]
     pub options: ReportOptions,
+    /// The central report across sensors from a ClickHouse store
+    /// (clickhouse=http://HOST:8123/?database=NAME) instead of the daemon.
+    #[arg(long, value_name = "clickhouse=URL", conflicts_with = "host")]
+    pub from: Option<String>,
+    /// With --from: only these sensors (repeatable; all by default).
+    #[arg(long, value_name = "NAME", requires = "from")]
+    pub sensor: Vec<String>,
+    /// With --from: a file whose first line is USER:PASSWORD for ClickHouse.
+    #[arg(long, value_name = "FILE", requires = "from")]
+    pub export_credentials: Option<PathBuf>,
+    /// With --from: the counting engine the rows are replayed into.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// With --from: name lists.
+    #[command(flatten)]
+    pub lists: ListArgs,
+}
+
+/// Export to ClickHouse (`dnsrare run` and `dnsrare pcap`).
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Ship per-window aggregates to ClickHouse
+    /// (clickhouse=http://HOST:8123/?database=NAME; create the tables
+    /// first with `dnsrare clickhouse init`).
+    #[arg(long, value_name = "clickhouse=URL")]
+    pub export: Option<String>,
+    /// The name of this sensor (gateway) in the store; default: the host
+    /// name.
+    #[arg(long, value_name = "NAME")]
+    pub sensor: Option<String>,
+    /// A file whose first line is USER:PASSWORD for ClickHouse (never on
+    /// the command line).
+    #[arg(long, value_name = "FILE")]
+    pub export_credentials: Option<PathBuf>,
+    /// Length of an export window.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_window)]
+    pub export_window: Duration,
+}
+
+/// Why the export settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportSettingsError {
+    /// The URL or credentials file.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// No sensor name and no host name.
+    #[error("no --sensor given and the host name cannot be read")]
+    NoSensor,
+    /// A sensor name that is not printable.
+    #[error("--sensor {0:?}: use letters, digits, '.', '-' and '_'")]
+    Sensor(String),
+}
+
+impl ExportArgs {
+    /// The export settings, when `--export` is given.
+    pub fn settings(&self) -> Result<Option<ExportSettings>, ExportSettingsError> {
+        let Some(url) = &self.export else {
+            return Ok(None);
+        };
+        let target = store(url, self.export_credentials.as_deref())?;
+        let sensor = match &self.sensor {
+            Some(s) => s.clone(),
+            None => nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .ok_or(ExportSettingsError::NoSensor)?,
+        };
+        if sensor.is_empty()
+            || !sensor
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
+            return Err(ExportSettingsError::Sensor(sensor));
+        }
+        Ok(Some(ExportSettings {
+            target,
+            sensor,
+            window_s: self.export_window.as_secs(),
+        }))
+    }
+}
+
+/// A store and its credentials from flags.
+pub fn store(url: &str, credentials: Option<&std::path::Path>) -> Result<Target, TargetError> {
+    let target = Target::parse(url)?;
+    match credentials {
+        Some(file) => target.with_credentials_file(file),
+        None => Ok(target),
+    }
+}
+
+/// `dnsrare clickhouse …`.
+#[derive(Debug, Subcommand)]
+pub enum ClickhouseCommand {
+    /// Create the tables (idempotent) and record the schema version.
+    Init(ClickhouseInitArgs),
+    /// Drop the UTC days older than the retention given at init.
+    Prune(ClickhouseStoreArgs),
+}
+
+/// Flags of `dnsrare clickhouse init`.
+#[derive(Debug, clap::Args)]
+pub struct ClickhouseInitArgs {
+    /// The store.
+    #[command(flatten)]
+    pub store: ClickhouseStoreArgs,
+    /// Also create Distributed tables (pairs_all, windows_all) over this
+    /// cluster of the server's remote_servers; run init on every node.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Days of data kept (0: all); `dnsrare clickhouse prune` and the
+    /// exporting daemons drop older days (ClickHouse 18.16 has no TTL).
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub retention_days: u32,
+}
+
+/// A ClickHouse store and its credentials.
+#[derive(Debug, clap::Args)]
+pub struct ClickhouseStoreArgs {
+    /// clickhouse=http://HOST:8123/?database=NAME
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// A file whose first line is USER:PASSWORD.
+    #[arg(long, value_name = "FILE")]
+    pub export_credentials: Option<PathBuf>,
+}
+
+fn parse_window(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.as_secs() == 0 || d.as_secs() > 86_400 || d.subsec_nanos() != 0 {
+        return Err("use whole seconds between 1s and 1d".into());
+    }
+    Ok(d)
+}
+
+fn parse_spool_size(s: &str) -> Result<u64, String> {
+    parse_size::Config::new()
+        .with_binary()
+        .parse_size(s)
+        .map_err(|e| format!("{e} (use sizes like 64MiB or 1GiB)"))
 }
 
 /// Flags of `dnsrare pcap`.
@@ -480,6 +664,10 @@ pub struct PcapArgs {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+    /// Export to ClickHouse (a backfill: batch ids follow the content, so
+    /// loading the same capture again adds nothing).
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 /// Flags of `dnsrare zeek` and `dnsrare eve`: the report, engine and list

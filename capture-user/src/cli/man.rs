@@ -48,6 +48,9 @@ mod tests {
         assert_eq!(
             names,
             [
+                "dnsrare-clickhouse-init.1",
+                "dnsrare-clickhouse-prune.1",
+                "dnsrare-clickhouse.1",
                 "dnsrare-eve.1",
                 "dnsrare-hosts.1",
                 "dnsrare-install.1",

@@ -81,9 +81,48 @@ pub fn write_directions(out: &mut impl io::Write, c: &CaptureSummary) -> io::Res
     Ok(())
 }
 
+/// Writes each sensor's line of a central report: windows, capture
+/// counters and losses (capture and spool).
+pub fn write_sensors(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
+    for s in &report.sensors {
+        let c = &s.capture;
+        writeln!(
+            out,
+            "sensor {}: {} windows from {} to {}, {} packets, {} queries, {} lost, {} parse errors, {} windows ({} queries) dropped from its spool",
+            s.sensor,
+            s.windows,
+            format_time(s.first_ns),
+            format_time(s.last_ns),
+            c.packets,
+            c.queries,
+            c.lost,
+            c.parse_errors,
+            s.spool_dropped_windows,
+            s.spool_dropped_queries
+        )?;
+        if s.spool_dropped_windows > 0 {
+            writeln!(
+                out,
+                "warning: sensor {} dropped {} windows ({} queries) while ClickHouse was unreachable and its spool was full; counts are incomplete",
+                s.sensor, s.spool_dropped_windows, s.spool_dropped_queries
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A host as rows show it: `sensor/address` in central reports.
+fn host_label(addr: std::net::IpAddr, sensor: Option<&str>) -> String {
+    match sensor {
+        Some(s) => format!("{s}/{addr}"),
+        None => addr.to_string(),
+    }
+}
+
 /// Writes the report as a table for people.
 pub fn write_table(out: &mut impl io::Write, report: &Report, how: Presentation) -> io::Result<()> {
     write_capture(out, &report.capture)?;
+    write_sensors(out, report)?;
     match report.view {
         View::Finding => write_findings(out, report, how)?,
         View::Name => write_name_rows(out, report, how)?,
@@ -124,7 +163,13 @@ fn write_name_rows(out: &mut impl io::Write, report: &Report, how: Presentation)
             .hosts
             .iter()
             .take(HOSTS_SHOWN)
-            .map(|h| format!("{} ({})", h.addr, h.queries))
+            .map(|h| {
+                format!(
+                    "{} ({})",
+                    host_label(h.addr, h.sensor.as_deref()),
+                    h.queries
+                )
+            })
             .collect();
         let more = row.distinct_hosts.saturating_sub(asked.len() as u64);
         if more > 0 {
@@ -183,7 +228,12 @@ fn write_findings(out: &mut impl io::Write, report: &Report, how: Presentation) 
         "SCORE", "FINDING", "HOST", "FIRST SEEN"
     )?;
     for f in shown {
-        let hosts: Vec<String> = f.hosts.iter().map(ToString::to_string).collect();
+        let hosts: Vec<String> = f
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| host_label(*h, f.sensors.get(i).map(String::as_str)))
+            .collect();
         let mut names = f
             .names
             .iter()
@@ -258,7 +308,7 @@ fn write_host_rows(out: &mut impl io::Write, report: &Report) -> io::Result<()> 
             out,
             "{:>5.0} {:<39} {:>8} {:>7} {:>7}  {}",
             h.score,
-            h.addr.to_string(),
+            host_label(h.addr, h.sensor.as_deref()),
             h.queries,
             h.names,
             h.nxdomain,
@@ -299,15 +349,22 @@ fn write_domain_rows(out: &mut impl io::Write, report: &Report) -> io::Result<()
 /// Writes the report as CSV: one line per (host, name) of each name row,
 /// `score,src,name,count` first, like the seed method's `uniq -c` file.
 pub fn write_csv(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
+    // Central reports add the sensor of each host as a last column.
+    let central = !report.sensors.is_empty();
+    let sensor = |s: &Option<String>| match (central, s) {
+        (false, _) => String::new(),
+        (true, s) => format!(",{}", csv_field(s.as_deref().unwrap_or(""))),
+    };
     writeln!(
         out,
-        "score,src,name,count,name_queries,distinct_hosts,nxdomain,first_seen,last_seen,explanation"
+        "score,src,name,count,name_queries,distinct_hosts,nxdomain,first_seen,last_seen,explanation{}",
+        if central { ",sensor" } else { "" }
     )?;
     for row in &report.rows {
         for h in &row.hosts {
             writeln!(
                 out,
-                "{:.1},{},{},{},{},{},{},{},{},{}",
+                "{:.1},{},{},{},{},{},{},{},{},{}{}",
                 row.score,
                 h.addr,
                 csv_field(&row.name),
@@ -317,7 +374,8 @@ pub fn write_csv(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
                 row.nxdomain,
                 format_time(row.first_seen_ns),
                 format_time(row.last_seen_ns),
-                csv_field(&row.explanation)
+                csv_field(&row.explanation),
+                sensor(&h.sensor)
             )?;
         }
     }
@@ -325,10 +383,11 @@ pub fn write_csv(out: &mut impl io::Write, report: &Report) -> io::Result<()> {
         for (name, score) in &h.top_names {
             writeln!(
                 out,
-                "{score:.1},{},{},,,,{},,,",
+                "{score:.1},{},{},,,,{},,,{}",
                 h.addr,
                 csv_field(name),
-                h.nxdomain
+                h.nxdomain,
+                sensor(&h.sensor)
             )?;
         }
     }

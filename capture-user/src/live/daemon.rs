@@ -32,6 +32,7 @@ use dnsrare_core::{
 
 use super::{
     drain::{self, DecodeErrors},
+    exporter::{self, ExportSettings},
     lists::LiveLists,
     loader::{Capture, CounterMap, LoadOptions},
     metrics::MetricsServer,
@@ -68,6 +69,10 @@ pub struct DaemonConfig {
     pub socket_group: Option<String>,
     /// Where to serve Prometheus metrics, if anywhere.
     pub metrics: Option<std::net::SocketAddr>,
+    /// Where to export per-window aggregates, if anywhere.
+    pub export: Option<ExportSettings>,
+    /// Bytes of batches the export spool holds at most.
+    pub export_spool_max: u64,
 }
 
 /// Capture counters over every run: the kernel's (this run) plus what
@@ -183,6 +188,9 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
             config.state_dir.display()
         );
     }
+    if let Some(export) = &config.export {
+        exporter::check_store(&export.target)?;
+    }
     let restored = restore(&config.state_dir);
     if let Some(s) = &restored
         && s.shards.len() != config.engine.shards
@@ -259,6 +267,31 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
         decode: Arc::new(DecodeErrors::starting_at(&decode_errors)),
     });
     let drain_stop = Arc::new(AtomicBool::new(false));
+    let (tap, export_thread) = match &config.export {
+        Some(settings) => {
+            let counters = Arc::clone(&counters);
+            let read = Box::new(move || {
+                let mut c = counters.totals().unwrap_or_default();
+                c.parse_errors.add(&counters.decode.snapshot());
+                c
+            });
+            let (tap, thread) = exporter::spawn(
+                settings.clone(),
+                &config.state_dir,
+                config.export_spool_max,
+                read,
+                Arc::clone(&stop),
+            )?;
+            log::info!(
+                "exporting {}s windows as sensor {} to {}",
+                settings.window_s,
+                settings.sensor,
+                settings.target
+            );
+            (Some(tap), Some(thread))
+        }
+        None => (None, None),
+    };
     let drain = {
         let (dispatcher, errors, drain_stop) = (
             engine.dispatcher(),
@@ -267,7 +300,7 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
         );
         std::thread::Builder::new()
             .name("dnsrare-drain".into())
-            .spawn(move || drain::run(ring, logger, dispatcher, errors, drain_stop))
+            .spawn(move || drain::run(ring, logger, dispatcher, errors, tap, drain_stop))
             .context("starting the drain thread")?
     };
     let status = Arc::new(Mutex::new(SnapshotStatus::default()));
@@ -354,6 +387,9 @@ pub fn run(config: &DaemonConfig) -> Result<()> {
     drop(capture);
     drain_stop.store(true, Ordering::Release);
     let drained = drain.join();
+    if let Some(t) = export_thread {
+        let _ = t.join();
+    }
     let _ = snapshotter.join();
     if let Some(t) = metrics_thread {
         let _ = t.join();

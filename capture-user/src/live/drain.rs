@@ -21,7 +21,7 @@ use dnsrare_core::{
     model::capture::ParseErrorCounts,
 };
 
-use super::loader::ProgramLogger;
+use super::{exporter::WindowTap, loader::ProgramLogger};
 
 /// How long one wait for new events lasts: the program wakes the drain only
 /// when the ring fills up, so this bounds how long an event waits.
@@ -58,14 +58,15 @@ impl DecodeErrors {
     }
 }
 
-/// Drains `ring` into `dispatcher` until `stop` is set and the ring is
-/// empty. Set `stop` only after the program is detached, so nothing
-/// arrives after the last drain.
+/// Drains `ring` into `dispatcher` (and `tap`, when exporting) until
+/// `stop` is set and the ring is empty. Set `stop` only after the program
+/// is detached, so nothing arrives after the last drain.
 pub fn run(
     mut ring: RingBuf<MapData>,
     mut logger: Option<ProgramLogger>,
     mut dispatcher: Dispatcher,
     errors: Arc<DecodeErrors>,
+    mut tap: Option<WindowTap>,
     stop: Arc<AtomicBool>,
 ) -> Result<(), EngineError> {
     let mut decoder = EventDecoder::new(monotonic_to_wall_offset());
@@ -81,7 +82,10 @@ pub fn run(
                     if observation.answers == Answered::Malformed {
                         errors.add(ParseError::Answer);
                     }
-                    dispatcher.push(&observation)?
+                    if let Some(t) = tap.as_mut() {
+                        t.observe(&observation);
+                    }
+                    dispatcher.push(&observation)?;
                 }
                 Err(reason) => errors.add(reason),
             }
@@ -90,7 +94,13 @@ pub fn run(
         if let Some(l) = logger.as_mut() {
             l.flush();
         }
+        if let Some(t) = tap.as_mut() {
+            t.tick();
+        }
         if stopping {
+            if let Some(t) = tap {
+                t.finish();
+            }
             return Ok(());
         }
         wait_readable(ring.as_raw_fd());

@@ -5,6 +5,7 @@
 
 pub mod daemon;
 pub mod drain;
+pub mod exporter;
 pub mod lists;
 pub mod loader;
 pub mod metrics;
