@@ -106,6 +106,7 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
                         host,
                         domain: state.domain_text(e.domain).to_owned(),
                         names: 0,
+                        nx_names: 0,
                         data_like: false,
                         label_bytes: 0,
                         sample: Vec::new(),
@@ -113,6 +114,7 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
                         last_seen: p.last_seen,
                     });
                 lead.names += 1;
+                lead.nx_names += u32::from(e.nxdomain > 0 && e.nxdomain == e.responses);
                 lead.data_like |= data_like;
                 lead.label_bytes += name
                     .len()

@@ -76,6 +76,8 @@ pub struct DomainLead {
     pub domain: String,
     /// Distinct names this host asked under it.
     pub names: u32,
+    /// Of those, names every answer seen said do not exist.
+    pub nx_names: u32,
     /// Whether its names look like data: random or long labels, or TXT/NULL.
     pub data_like: bool,
     /// Bytes of the labels left of the domain, over its names.
@@ -361,6 +363,9 @@ fn tunnel<'a>(
     let mut picked: Vec<&DomainLead> = domains
         .iter()
         .copied()
+        // A tunnel's server answers its names; names that all do not exist
+        // are a DGA's guesses (its burst takes them), not a tunnel.
+        .filter(|d| d.nx_names < d.names)
         .filter(|d| {
             d.names >= combine::TUNNEL_NAMES || (d.data_like && d.names >= TUNNEL_DOMAIN_NAMES)
         })
@@ -567,6 +572,29 @@ mod tests {
     }
 
     #[test]
+    fn names_that_all_do_not_exist_make_no_tunnel() {
+        let mut leads = Leads::default();
+        for d in ["co.cc", "cz.cc"] {
+            leads.domains.push(DomainLead {
+                host: host("10.0.0.9"),
+                domain: d.to_owned(),
+                names: 12,
+                nx_names: 12,
+                data_like: true,
+                label_bytes: 400,
+                sample: vec![(format!("a1b2c3d4e5.{d}"), 5.0)],
+                first_seen: 1,
+                last_seen: 2,
+            });
+        }
+        assert!(
+            build_all(&leads)
+                .iter()
+                .all(|f| f.kind != FindingKind::Tunnel)
+        );
+    }
+
+    #[test]
     fn tunnels_group_their_domains_and_consume_their_names() {
         let mut leads = Leads::default();
         for d in ["0ffice365.agency", "skydrive.services", "owa365.bid"] {
@@ -574,6 +602,7 @@ mod tests {
                 host: host("10.0.0.7"),
                 domain: d.to_owned(),
                 names: 6,
+                nx_names: 0,
                 data_like: true,
                 label_bytes: 300,
                 sample: vec![(format!("abc.{d}"), 5.0)],
