@@ -74,6 +74,35 @@ impl Item {
     pub const NO_ANSWER: u32 = NO_ANSWER;
 }
 
+#[cfg(test)]
+impl Item {
+    /// The item a producer hashing with `hasher` makes for `name` and the
+    /// host address `host` (a literal), at `time_ns`: for tests that feed
+    /// shards directly.
+    pub(crate) fn for_test(
+        hasher: &super::NameHasher,
+        name: &str,
+        host: &str,
+        time_ns: u64,
+        kind: EventKind,
+        qtype: u16,
+        rcode: u8,
+    ) -> Self {
+        use std::hash::BuildHasher;
+        Self {
+            name_hash: hasher.hash_one(name.as_bytes()),
+            time_ns,
+            host: HostAddr::from(host.parse::<IpAddr>().expect("literal address")),
+            name_start: 0,
+            name_len: name.len() as u16,
+            qtype,
+            kind,
+            rcode,
+            answer: NO_ANSWER,
+        }
+    }
+}
+
 /// Observations for one shard.
 #[derive(Debug, Default)]
 pub struct Batch {

@@ -327,7 +327,7 @@ mod tests {
     /// choose, its counts intact.
     #[test]
     fn version_4_is_resharded_on_load() {
-        use std::{net::IpAddr, sync::Arc};
+        use std::sync::Arc;
 
         use capture_common::EventKind;
 
@@ -339,7 +339,6 @@ mod tests {
                 state::{Limits, ShardState},
                 view,
             },
-            model::host::HostAddr,
             score::lists::Lists,
         };
 
@@ -366,17 +365,7 @@ mod tests {
             "some domain must move for this test to mean anything"
         );
         for (k, name) in names.iter().enumerate() {
-            let item = Item {
-                name_hash: h.hash_one(name.as_bytes()),
-                time_ns: 1_000_000_000,
-                host: HostAddr::from("10.0.0.9".parse::<IpAddr>().expect("literal")),
-                name_start: 0,
-                name_len: name.len() as u16,
-                qtype: 1,
-                kind: EventKind::Query,
-                rcode: 0,
-                answer: Item::NO_ANSWER,
-            };
+            let item = Item::for_test(&h, name, "10.0.0.9", 1_000_000_000, EventKind::Query, 1, 0);
             for _ in 0..=k {
                 old[old_owner(name)].count(&item, name.as_bytes(), None);
             }

@@ -925,7 +925,7 @@ pub fn size(state: &ShardState) -> ShardSize {
 
 #[cfg(test)]
 mod tests {
-    use std::{hash::BuildHasher, net::IpAddr, sync::Arc};
+    use std::{net::IpAddr, sync::Arc};
 
     use capture_common::EventKind;
 
@@ -951,52 +951,28 @@ mod tests {
         }
 
         fn ask(&mut self, name: &str, host: &str, t_s: f64, qtype: u16) {
-            let h = name_hasher();
-            let item = Item {
-                name_hash: h.hash_one(name.as_bytes()),
-                time_ns: (t_s * 1e9) as u64,
-                host: HostAddr::from(host.parse::<IpAddr>().expect("literal")),
-                name_start: 0,
-                name_len: name.len() as u16,
+            let time_ns = (t_s * 1e9) as u64;
+            let item = Item::for_test(
+                &name_hasher(),
+                name,
+                host,
+                time_ns,
+                EventKind::Query,
                 qtype,
-                kind: EventKind::Query,
-                rcode: 0,
-                answer: Item::NO_ANSWER,
-            };
+                0,
+            );
             self.0.count(&item, name.as_bytes(), None);
         }
 
         fn answer_nx(&mut self, name: &str, host: &str) {
-            let h = name_hasher();
-            let item = Item {
-                name_hash: h.hash_one(name.as_bytes()),
-                time_ns: 1,
-                host: HostAddr::from(host.parse::<IpAddr>().expect("literal")),
-                name_start: 0,
-                name_len: name.len() as u16,
-                qtype: 1,
-                kind: EventKind::Response,
-                rcode: 3,
-                answer: Item::NO_ANSWER,
-            };
+            let item = Item::for_test(&name_hasher(), name, host, 1, EventKind::Response, 1, 3);
             self.0.count(&item, name.as_bytes(), None);
         }
 
         /// A response for `name` to `host` answering `addrs` through the
         /// CNAME `chain`.
         fn answer(&mut self, name: &str, host: &str, addrs: &[&str], chain: &[&str], ttl: u32) {
-            let h = name_hasher();
-            let item = Item {
-                name_hash: h.hash_one(name.as_bytes()),
-                time_ns: 1,
-                host: HostAddr::from(host.parse::<IpAddr>().expect("literal")),
-                name_start: 0,
-                name_len: 0,
-                qtype: 1,
-                kind: EventKind::Response,
-                rcode: 0,
-                answer: Item::NO_ANSWER,
-            };
+            let item = Item::for_test(&name_hasher(), name, host, 1, EventKind::Response, 1, 0);
             let answers = crate::ingest::answers::Answers {
                 chain: chain.iter().map(|c| (*c).to_owned()).collect(),
                 addresses: addrs.iter().map(|a| a.parse().expect("literal")).collect(),

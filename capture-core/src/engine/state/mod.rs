@@ -408,12 +408,10 @@ impl ShardState {
 
 #[cfg(test)]
 mod tests {
-    use std::net::IpAddr;
-
     use capture_common::EventKind;
 
     use super::*;
-    use crate::{engine::batch::Item, model::host::HostAddr};
+    use crate::engine::batch::Item;
 
     pub(crate) fn hasher() -> foldhash::fast::FixedState {
         foldhash::fast::FixedState::with_seed(1)
@@ -424,17 +422,7 @@ mod tests {
     }
 
     fn item(s: &ShardState, name: &str, host: &str, t_s: u64, kind: EventKind) -> Item {
-        Item {
-            name_hash: s.hasher.hash_one(name.as_bytes()),
-            time_ns: t_s * 1_000_000_000,
-            host: HostAddr::from(host.parse::<IpAddr>().expect("literal")),
-            name_start: 0,
-            name_len: name.len() as u16,
-            qtype: 1,
-            kind,
-            rcode: 0,
-            answer: Item::NO_ANSWER,
-        }
+        Item::for_test(&s.hasher, name, host, t_s * 1_000_000_000, kind, 1, 0)
     }
 
     /// What the engine built passes the snapshot loader's checks.

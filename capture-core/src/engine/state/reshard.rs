@@ -167,17 +167,7 @@ mod tests {
     ];
 
     fn item(name: &str, host: &str, t_s: u64, kind: EventKind) -> Item {
-        Item {
-            name_hash: name_hasher().hash_one(name.as_bytes()),
-            time_ns: t_s * 1_000_000_000,
-            host: HostAddr::from(host.parse::<IpAddr>().expect("literal")),
-            name_start: 0,
-            name_len: name.len() as u16,
-            qtype: 1,
-            kind,
-            rcode: 3,
-            answer: Item::NO_ANSWER,
-        }
+        Item::for_test(&name_hasher(), name, host, t_s * 1_000_000_000, kind, 1, 3)
     }
 
     /// Shards filled the old way: each name in the shard of its registered
