@@ -426,17 +426,19 @@ pub(super) fn signals<'a>(
 /// What a name's kept answers say by themselves (the network-wide facts
 /// are filled in by [`signals`]).
 fn answer_facts<'a>(a: &'a AnswerEntry, sinkholes: &AddressList) -> AnswerFacts<'a> {
-    let worst = a
+    // The most telling class, and the first address of it: one
+    // classification per address.
+    let (worst, worst_address) = a
         .addrs
         .iter()
-        .map(|h| addresses::classify(h.ip(), sinkholes))
-        .max()
-        .unwrap_or(AddressClass::Public);
-    let worst_address = a
-        .addrs
-        .iter()
-        .find(|h| addresses::classify(h.ip(), sinkholes) == worst)
-        .map(|h| h.ip());
+        .map(|h| (addresses::classify(h.ip(), sinkholes), h.ip()))
+        .fold((AddressClass::Public, None), |best, (class, ip)| {
+            if best.1.is_none() || class > best.0 {
+                (class, Some(ip))
+            } else {
+                best
+            }
+        });
     let mut prefixes: Vec<u32> = a
         .addrs
         .iter()
