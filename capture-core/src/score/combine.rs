@@ -717,40 +717,30 @@ pub fn evaluate(s: &NameSignals<'_>, base: &BaseRates, explain: bool) -> Scored 
 /// The soft hints of a name's answers, each weighed by how many of this
 /// network's answered names share it.
 fn answer_hints(p: &mut Parts, a: &AnswerFacts<'_>, base: &BaseRates) {
-    let address = || {
-        a.worst_address
-            .map_or_else(String::new, |ip| ip.to_string())
-    };
-    match a.worst {
+    // Null and private answers: one hint each, worded by class (the text
+    // is only formatted when explaining).
+    let class_hint = match a.worst {
         AddressClass::Null | AddressClass::Loopback => {
-            p.add(
-                Signal::NullAnswer,
-                surprise(base.null_names, base.answered_names),
-                || {
-                    format!(
-                        "answered {} ({}: {} of answered names)",
-                        a.worst.describe(),
-                        address(),
-                        percent(base.null_names, base.answered_names)
-                    )
-                },
-            );
+            Some((Signal::NullAnswer, base.null_names, "answered ", ""))
         }
-        AddressClass::Private | AddressClass::LinkLocal => {
-            p.add(
-                Signal::PrivateAnswer,
-                surprise(base.private_names, base.answered_names),
-                || {
-                    format!(
-                        "a public name answered with a {} address ({}: {} of answered names)",
-                        a.worst.describe(),
-                        address(),
-                        percent(base.private_names, base.answered_names)
-                    )
-                },
-            );
-        }
-        AddressClass::Public | AddressClass::Sinkhole => {}
+        AddressClass::Private | AddressClass::LinkLocal => Some((
+            Signal::PrivateAnswer,
+            base.private_names,
+            "a public name answered with a ",
+            " address",
+        )),
+        AddressClass::Public | AddressClass::Sinkhole => None,
+    };
+    if let Some((signal, alike, before, after)) = class_hint {
+        p.add(signal, surprise(alike, base.answered_names), || {
+            format!(
+                "{before}{}{after} ({}: {} of answered names)",
+                a.worst.describe(),
+                a.worst_address
+                    .map_or_else(String::new, |ip| ip.to_string()),
+                percent(alike, base.answered_names)
+            )
+        });
     }
     if a.flux {
         p.add(
