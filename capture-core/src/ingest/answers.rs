@@ -280,7 +280,7 @@ fn walk_name(m: &[u8], at: usize, mut out: Option<&mut String>) -> Result<usize,
                     if !out.is_empty() {
                         out.push('.');
                     }
-                    name::push_label(label, out);
+                    name::push_label_text(label, out);
                 }
                 pos += 1 + len;
             }

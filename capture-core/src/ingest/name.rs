@@ -14,8 +14,55 @@ use capture_common::{MAX_LABEL_LEN, MAX_NAME_LEN, ParseError};
 /// first) and returns the number of wire bytes it used, terminating zero
 /// included. The checks and their order match the XDP program's.
 pub fn decode_into(wire: &[u8], out: &mut String) -> Result<usize, ParseError> {
+    with_bytes(out, |out| decode_bytes(wire, out))
+}
+
+fn decode_bytes(wire: &[u8], out: &mut Vec<u8>) -> Result<usize, ParseError> {
     out.clear();
+    let (end, odd_lengths) = walk_labels(wire)?;
+    if end == 0 {
+        out.push(b'.');
+        return Ok(1);
+    }
+    let text = &wire[1..end];
+    // The common case, in a few passes over the whole name: no label byte
+    // needs escaping (the length bytes inside `text` that are not plain
+    // account for every byte that is not), so the labels are copied as
+    // they are, each length byte after the first becomes a dot, and the
+    // whole is lowercased.
+    // (`text` is at most 254 bytes, so a byte counts them.)
+    let odd = text
+        .iter()
+        .fold(0u8, |n, &b| n.wrapping_add(u8::from(!plain(b))));
+    if usize::from(odd) == odd_lengths {
+        out.extend_from_slice(text);
+        let mut dot = usize::from(wire[0]);
+        while dot < out.len() {
+            out[dot] = b'.';
+            dot += usize::from(wire[dot + 1]) + 1;
+        }
+        out.make_ascii_lowercase();
+        return Ok(end + 1);
+    }
+    let mut pos = 0;
+    while pos < end {
+        let len = usize::from(wire[pos]);
+        if pos > 0 {
+            out.push(b'.');
+        }
+        push_label(&wire[pos + 1..pos + 1 + len], out);
+        pos += len + 1;
+    }
+    Ok(end + 1)
+}
+
+/// Checks the labels of the wire-form name at the start of `wire` (the
+/// XDP program's checks, in its order) and returns where its terminating
+/// zero is, and how many length bytes after the first are not
+/// [`plain`] bytes.
+fn walk_labels(wire: &[u8]) -> Result<(usize, usize), ParseError> {
     let mut pos = 0usize;
+    let mut odd_lengths = 0;
     loop {
         let Some(&len) = wire.get(pos) else {
             return Err(if pos == 0 {
@@ -25,32 +72,28 @@ pub fn decode_into(wire: &[u8], out: &mut String) -> Result<usize, ParseError> {
             });
         };
         if len == 0 {
-            if out.is_empty() {
-                out.push('.');
-            }
-            return Ok(pos + 1);
+            return Ok((pos, odd_lengths));
         }
         if len & 0xc0 == 0xc0 {
             return Err(ParseError::CompressionPointer);
+        }
+        if pos > 0 && !plain(len) {
+            odd_lengths += 1;
         }
         let len = usize::from(len);
         if len > MAX_LABEL_LEN {
             return Err(ParseError::BadLabel);
         }
-        let label = wire.get(pos + 1..pos + 1 + len);
+        let fits = pos + 1 + len <= wire.len();
         pos += len + 1;
         if pos >= MAX_NAME_LEN {
             return Err(ParseError::NameTooLong);
         }
-        // A label that runs past the end is reported when the next length
-        // byte is missing, as in the XDP program.
-        let Some(label) = label else {
+        // A label that runs past the end is a bad label, as in the XDP
+        // program.
+        if !fits {
             return Err(ParseError::BadLabel);
-        };
-        if !out.is_empty() {
-            out.push('.');
         }
-        push_label(label, out);
     }
 }
 
@@ -71,10 +114,14 @@ pub fn decode(wire: &[u8]) -> Result<String, ParseError> {
 /// told from a separator in text, so such names come out with one more
 /// label than on the wire.
 pub fn render_text_into(text: &[u8], out: &mut String) -> Result<(), ParseError> {
+    with_bytes(out, |out| render_text_bytes(text, out))
+}
+
+fn render_text_bytes(text: &[u8], out: &mut Vec<u8>) -> Result<(), ParseError> {
     out.clear();
     let text = match text {
         [] | [b'.'] => {
-            out.push('.');
+            out.push(b'.');
             return Ok(());
         }
         [rest @ .., b'.'] => rest,
@@ -91,7 +138,7 @@ pub fn render_text_into(text: &[u8], out: &mut String) -> Result<(), ParseError>
             return Err(ParseError::NameTooLong);
         }
         if !out.is_empty() {
-            out.push('.');
+            out.push(b'.');
         }
         push_label(label, out);
     }
@@ -132,24 +179,45 @@ pub fn unescape_hex(text: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Appends one label as dotted text: lowercase, with dots, backslashes and
-/// unprintable bytes escaped as `\DDD`.
-pub(crate) fn push_label(label: &[u8], out: &mut String) {
-    for &b in label {
-        match b {
-            b'A'..=b'Z' => out.push(char::from(b.to_ascii_lowercase())),
-            b'.' | b'\\' => escape(b, out),
-            0x21..=0x7e => out.push(char::from(b)),
-            _ => escape(b, out),
-        }
-    }
+/// Runs `write` on the bytes of `out`, which must leave them ASCII (every
+/// writer here does: labels are escaped to printable ASCII). Working on
+/// bytes and checking once per name is what keeps decoding cheap.
+fn with_bytes<R>(out: &mut String, write: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    let mut bytes = std::mem::take(out).into_bytes();
+    let result = write(&mut bytes);
+    *out = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    result
 }
 
-fn escape(b: u8, out: &mut String) {
-    out.push('\\');
-    out.push(char::from(b'0' + b / 100));
-    out.push(char::from(b'0' + (b / 10) % 10));
-    out.push(char::from(b'0' + b % 10));
+/// Appends one label to `out` as dotted text, like [`push_label`].
+pub(crate) fn push_label_text(label: &[u8], out: &mut String) {
+    with_bytes(out, |out| push_label(label, out));
+}
+
+/// Whether a byte is written as it is (lowercased): printable ASCII other
+/// than the dot and the backslash.
+const fn plain(b: u8) -> bool {
+    // Branch-free, so that the loops over whole names vectorise.
+    (b.wrapping_sub(0x21) < 0x5e) & (b != b'.') & (b != b'\\')
+}
+
+/// Appends one label as dotted text: lowercase, with dots, backslashes and
+/// unprintable bytes escaped as `\DDD`.
+fn push_label(label: &[u8], out: &mut Vec<u8>) {
+    // Nearly every label has nothing to escape: one pass to check (no
+    // early exit, so it vectorises), one to copy and lowercase.
+    if label.iter().fold(true, |ok, &b| ok & plain(b)) {
+        out.extend(label.iter().map(u8::to_ascii_lowercase));
+        return;
+    }
+    for &b in label {
+        if plain(b) {
+            out.push(b.to_ascii_lowercase());
+        } else {
+            out.extend_from_slice(&[b'\\', b'0' + b / 100, b'0' + (b / 10) % 10, b'0' + b % 10]);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -257,5 +325,64 @@ mod tests {
         wire.insert(1, b'x');
         wire[0] = 64;
         assert_eq!(decode(&wire), Err(ParseError::BadLabel));
+    }
+
+    /// The straightforward decoding, label by label and byte by byte,
+    /// that the fast path must agree with.
+    fn reference(wire: &[u8]) -> Result<(String, usize), ParseError> {
+        let (end, _) = walk_labels(wire)?;
+        let mut out = String::new();
+        let mut pos = 0;
+        while pos < end {
+            let len = usize::from(wire[pos]);
+            if pos > 0 {
+                out.push('.');
+            }
+            for &b in &wire[pos + 1..pos + 1 + len] {
+                if plain(b) {
+                    out.push(char::from(b.to_ascii_lowercase()));
+                } else {
+                    out.push_str(&format!("\\{b:03}"));
+                }
+            }
+            pos += len + 1;
+        }
+        if out.is_empty() {
+            out.push('.');
+        }
+        Ok((out, end + 1))
+    }
+
+    #[test]
+    fn whole_name_decoding_agrees_with_label_by_label() {
+        // Labels of every length class (length bytes below and above 0x21,
+        // and 0x2e, a dot), of plain letters, upper case, and odd bytes.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let mut wire = Vec::new();
+            for _ in 0..(next() % 6) {
+                let len = [1, 3, 32, 33, 46, 63][(next() % 6) as usize];
+                wire.push(len);
+                for _ in 0..len {
+                    let b = match next() % 10 {
+                        0 => (next() % 256) as u8,
+                        1 => b'A' + (next() % 26) as u8,
+                        2 => [b'.', b'\\', b' ', 0x7f][(next() % 4) as usize],
+                        _ => b'a' + (next() % 26) as u8,
+                    };
+                    wire.push(b);
+                }
+            }
+            wire.push(0);
+            let mut out = String::new();
+            let got = decode_into(&wire, &mut out).map(|used| (out, used));
+            assert_eq!(got, reference(&wire), "{wire:?}");
+        }
     }
 }
