@@ -76,10 +76,14 @@ fn path_prefix(path: Option<&Path>) -> String {
     path.map_or_else(String::new, |p| format!("{}: ", p.display()))
 }
 
-/// A set of address ranges (the sinkhole list).
+/// A set of address ranges (the sinkhole list), held as sorted, merged
+/// intervals per family so that a lookup is a binary search.
 #[derive(Clone, Debug, Default)]
 pub struct AddressList {
-    nets: Vec<IpNet>,
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+    /// Entries as listed (before merging).
+    entries: usize,
 }
 
 impl AddressList {
@@ -108,7 +112,26 @@ impl AddressList {
                 })?;
             nets.push(net.trunc());
         }
-        Ok(Self { nets })
+        let mut list = Self::default();
+        list.add(&nets);
+        Ok(list)
+    }
+
+    /// Adds `nets` and merges the intervals again.
+    fn add(&mut self, nets: &[IpNet]) {
+        for net in nets {
+            match net {
+                IpNet::V4(n) => self
+                    .v4
+                    .push((u32::from(n.network()), u32::from(n.broadcast()))),
+                IpNet::V6(n) => self
+                    .v6
+                    .push((u128::from(n.network()), u128::from(n.broadcast()))),
+            }
+        }
+        self.entries += nets.len();
+        merge(&mut self.v4);
+        merge(&mut self.v6);
     }
 
     /// Reads a user's list file.
@@ -122,24 +145,52 @@ impl AddressList {
 
     /// Adds another list's ranges.
     pub fn extend(&mut self, other: Self) {
-        self.nets.extend(other.nets);
+        self.v4.extend(other.v4);
+        self.v6.extend(other.v6);
+        self.entries += other.entries;
+        merge(&mut self.v4);
+        merge(&mut self.v6);
     }
 
     /// Whether `ip` is in one of the ranges.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = canonical(ip);
-        self.nets.iter().any(|n| n.contains(&ip))
+        match canonical(ip) {
+            IpAddr::V4(v4) => within(&self.v4, u32::from(v4)),
+            IpAddr::V6(v6) => within(&self.v6, u128::from(v6)),
+        }
     }
 
-    /// Ranges held.
+    /// Ranges listed.
     pub fn len(&self) -> usize {
-        self.nets.len()
+        self.entries
     }
 
     /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
-        self.nets.is_empty()
+        self.entries == 0
     }
+}
+
+/// Sorts inclusive intervals and merges those that overlap, leaving them
+/// disjoint.
+fn merge<T: Ord + Copy>(ranges: &mut Vec<(T, T)>) {
+    ranges.sort_unstable();
+    let mut merged: Vec<(T, T)> = Vec::with_capacity(ranges.len());
+    for &(start, end) in ranges.iter() {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => {
+                last.1 = last.1.max(end);
+            }
+            _ => merged.push((start, end)),
+        }
+    }
+    *ranges = merged;
+}
+
+/// Whether `x` is inside one of the sorted, disjoint intervals.
+fn within<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
+    let after = ranges.partition_point(|&(start, _)| start <= x);
+    after > 0 && x <= ranges[after - 1].1
 }
 
 /// An IPv4-mapped IPv6 address as the IPv4 address it carries.
@@ -252,6 +303,31 @@ mod tests {
         assert_eq!(classify(ip("198.51.100.7"), &list), AddressClass::Sinkhole);
         assert_eq!(classify(ip("198.51.100.8"), &list), AddressClass::Public);
         assert_eq!(classify(ip("2001:db8::5"), &list), AddressClass::Sinkhole);
+    }
+
+    #[test]
+    fn overlapping_and_nested_ranges_match_to_their_edges() {
+        let mut list = AddressList::parse(
+            "10.0.0.0/16\n10.0.5.0/24\n10.0.255.255\n10.2.0.0/16\n",
+            None,
+        )
+        .unwrap();
+        list.extend(AddressList::parse("10.1.0.0/16\n::/0\n", None).unwrap());
+        assert_eq!(list.len(), 6);
+        for inside in [
+            "10.0.0.0",
+            "10.0.5.9",
+            "10.1.255.255",
+            "10.2.0.0",
+            "10.2.255.255",
+        ] {
+            assert!(list.contains(ip(inside)), "{inside}");
+        }
+        for outside in ["9.255.255.255", "10.3.0.0", "255.255.255.255", "0.0.0.0"] {
+            assert!(!list.contains(ip(outside)), "{outside}");
+        }
+        assert!(list.contains(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")));
+        assert!(list.contains(ip("::")));
     }
 
     #[test]
