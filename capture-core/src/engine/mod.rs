@@ -180,6 +180,23 @@ impl Engine {
         restored: Option<Vec<ShardData>>,
         lists: Arc<Lists>,
     ) -> Self {
+        Self::start_with(config, restored, lists, true)
+    }
+
+    /// Starts empty shards for reading files: they score nothing while
+    /// counting (a live engine scores new names and beats whenever it is
+    /// idle, so that reports are quick; a file's report comes once, at the
+    /// end, and scoring a beat ring each time it grows would be wasted).
+    pub fn start_for_files(config: &EngineConfig, lists: Arc<Lists>) -> Self {
+        Self::start_with(config, None, lists, false)
+    }
+
+    fn start_with(
+        config: &EngineConfig,
+        restored: Option<Vec<ShardData>>,
+        lists: Arc<Lists>,
+        idle_scoring: bool,
+    ) -> Self {
         let hasher = name_hasher();
         let shards = restored.as_ref().map_or(config.shards.max(1), Vec::len);
         let limits = EngineConfig { shards, ..*config }.shard_limits();
@@ -200,7 +217,7 @@ impl Engine {
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("dnsrare-shard-{index}"))
-                    .spawn(move || run_shard(state, rx, recycle))
+                    .spawn(move || run_shard(state, &rx, &recycle, idle_scoring))
                     .expect("spawning a shard thread"),
             );
         }
@@ -220,7 +237,15 @@ impl Engine {
     /// A producer-side handle that batches observations per shard.
     pub fn dispatcher(&self) -> Dispatcher {
         Dispatcher {
+            batcher: self.batcher(),
             senders: self.senders.clone(),
+        }
+    }
+
+    /// Per-shard batching without sending, for producers that order
+    /// batches themselves before a [`Dispatcher::send_batch`].
+    pub fn batcher(&self) -> Batcher {
+        Batcher {
             pending: (0..self.senders.len())
                 .map(|_| Batch::with_capacity(BATCH))
                 .collect(),
@@ -251,13 +276,18 @@ impl Engine {
 /// Names or rings scored per idle step, between checks for new messages.
 const IDLE_SCORING: usize = 256;
 
-fn run_shard(mut state: ShardState, rx: Receiver<ShardMsg>, recycle: Sender<Batch>) {
+fn run_shard(
+    mut state: ShardState,
+    rx: &Receiver<ShardMsg>,
+    recycle: &Sender<Batch>,
+    idle_scoring: bool,
+) {
     loop {
         // Score new names and rings while idle; block once all are scored.
         let msg = match rx.try_recv() {
             Ok(msg) => msg,
             Err(crossbeam_channel::TryRecvError::Empty) => {
-                if state.refresh_scores(IDLE_SCORING) {
+                if idle_scoring && state.refresh_scores(IDLE_SCORING) {
                     continue;
                 }
                 match rx.recv() {
@@ -271,7 +301,7 @@ fn run_shard(mut state: ShardState, rx: Receiver<ShardMsg>, recycle: Sender<Batc
         // is dropped (its asker sees the shard fail to answer), the panic is
         // logged, and the shard goes on with the next one.
         let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handle(&mut state, msg, &recycle)
+            handle(&mut state, msg, recycle)
         }));
         if handled.is_err() {
             log::error!("a shard failed on one message and dropped it (see the panic above)");
@@ -346,26 +376,32 @@ pub fn shard_of(hasher: &NameHasher, name: &[u8], name_hash: u64, shards: usize)
     (hash % shards as u64) as usize
 }
 
-/// Batches observations per shard and sends full batches; owned by one
-/// producer thread.
-pub struct Dispatcher {
-    senders: Vec<Sender<ShardMsg>>,
+/// Batches observations per shard for one producer thread and hands each
+/// full batch to a sink, without sending it: a [`Dispatcher`] sends it at
+/// once, the parallel offline reader keeps a chunk's batches until every
+/// earlier chunk's have gone (so each shard still counts in file order).
+pub struct Batcher {
     pending: Vec<Batch>,
     recycled: Receiver<Batch>,
     hasher: NameHasher,
 }
 
-impl Dispatcher {
-    /// Queues `observation` for its shard, sending the batch when full.
-    /// The gateway's own upstream queries are not a client's and are not
-    /// counted per host (the capture counters count them per direction).
-    pub fn push(&mut self, observation: &Observation<'_>) -> Result<(), EngineError> {
+impl Batcher {
+    /// Queues `observation` for its shard; a batch that fills up goes to
+    /// `full` with its shard index. The gateway's own upstream queries are
+    /// not a client's and are not counted per host (the capture counters
+    /// count them per direction).
+    pub fn push<E>(
+        &mut self,
+        observation: &Observation<'_>,
+        full: impl FnOnce(usize, Batch) -> Result<(), E>,
+    ) -> Result<(), E> {
         if observation.upstream {
             return Ok(());
         }
         let name = observation.name.as_bytes();
         let name_hash = self.hasher.hash_one(name);
-        let shard = shard_of(&self.hasher, name, name_hash, self.senders.len());
+        let shard = shard_of(&self.hasher, name, name_hash, self.pending.len());
         let item = Item {
             name_hash,
             time_ns: observation.time_ns,
@@ -382,31 +418,67 @@ impl Dispatcher {
             None => self.pending[shard].push(name, item),
         }
         if self.pending[shard].len() >= BATCH {
-            self.send(shard)?;
+            return full(shard, self.take(shard));
         }
         Ok(())
     }
 
-    /// Sends every partly filled batch.
-    pub fn flush(&mut self) -> Result<(), EngineError> {
-        for shard in 0..self.senders.len() {
+    /// Hands every partly filled batch to `each`, in shard order.
+    pub fn flush<E>(
+        &mut self,
+        mut each: impl FnMut(usize, Batch) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for shard in 0..self.pending.len() {
             if !self.pending[shard].is_empty() {
-                self.send(shard)?;
+                each(shard, self.take(shard))?;
             }
         }
         Ok(())
     }
 
-    fn send(&mut self, shard: usize) -> Result<(), EngineError> {
+    /// The pending batch of `shard`, replaced by a recycled or new one.
+    fn take(&mut self, shard: usize) -> Batch {
         let fresh = self
             .recycled
             .try_recv()
             .unwrap_or_else(|_| Batch::with_capacity(BATCH));
-        let batch = std::mem::replace(&mut self.pending[shard], fresh);
-        self.senders[shard]
-            .send(ShardMsg::Batch(batch))
-            .map_err(|_| EngineError::ShardGone(shard))
+        std::mem::replace(&mut self.pending[shard], fresh)
     }
+}
+
+/// Batches observations per shard and sends full batches; owned by one
+/// producer thread.
+pub struct Dispatcher {
+    batcher: Batcher,
+    senders: Vec<Sender<ShardMsg>>,
+}
+
+impl Dispatcher {
+    /// Queues `observation` for its shard, sending the batch when full
+    /// (see [`Batcher::push`]).
+    pub fn push(&mut self, observation: &Observation<'_>) -> Result<(), EngineError> {
+        let senders = &self.senders;
+        self.batcher
+            .push(observation, |shard, batch| send(senders, shard, batch))
+    }
+
+    /// Sends every partly filled batch.
+    pub fn flush(&mut self) -> Result<(), EngineError> {
+        let senders = &self.senders;
+        self.batcher
+            .flush(|shard, batch| send(senders, shard, batch))
+    }
+
+    /// Sends `batch`, made by a [`Batcher`] of this engine, to `shard`.
+    pub fn send_batch(&self, shard: usize, batch: Batch) -> Result<(), EngineError> {
+        send(&self.senders, shard, batch)
+    }
+}
+
+fn send(senders: &[Sender<ShardMsg>], shard: usize, batch: Batch) -> Result<(), EngineError> {
+    senders[shard]
+        .send(ShardMsg::Batch(batch))
+        .map_err(|_| EngineError::ShardGone(shard))
 }
 
 /// Asks the shards and merges their answers.

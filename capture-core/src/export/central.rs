@@ -387,7 +387,7 @@ pub fn report(input: &CentralInput<'_>, query: &ReportQuery) -> Result<Report, C
         })?;
         stand_ins.push(hosts.stand_in(&p.sensor, addr));
     }
-    let engine = Engine::start(input.engine, None, Arc::clone(&input.lists));
+    let engine = Engine::start_for_files(input.engine, Arc::clone(&input.lists));
     let mut dispatcher = engine.dispatcher();
     let replay = replayed(input.pairs);
     for r in &replay.observations {

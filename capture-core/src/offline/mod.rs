@@ -148,7 +148,6 @@ pub fn run(
             }
         }
     })?;
-    eprintln!("DBG ingest {:?}", start.elapsed());
     read.counters = parsed.counters;
     read.decode_errors = parsed.decode_errors;
     let querier = engine.querier();
@@ -166,7 +165,6 @@ pub fn run(
         )
     };
     let report = engine::report::report(&querier, capture, &query, history, report_lists)?;
-    eprintln!("DBG report {:?}", start.elapsed());
     read.elapsed = start.elapsed();
     drop(querier);
     engine.shutdown();

@@ -44,6 +44,15 @@ impl ShardState {
             if ring.scored {
                 continue;
             }
+            // Too few arrivals to make the beats a score needs: nothing to
+            // measure (the ring is dirtied again by its next beat).
+            if usize::from(ring.used) < beacon::MIN_BEATS {
+                let ring = self.data.rings.get_mut(r);
+                ring.beacon = 0;
+                ring.short_period = false;
+                ring.scored = true;
+                continue;
+            }
             let arrivals: Vec<u64> = ring
                 .in_order()
                 .map(|ds| u64::from(ds) * NS_PER_DS)
