@@ -192,7 +192,14 @@ fn with_bytes<R>(out: &mut String, write: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 
 /// Appends one label to `out` as dotted text, like [`push_label`].
 pub(crate) fn push_label_text(label: &[u8], out: &mut String) {
-    with_bytes(out, |out| push_label(label, out));
+    match std::str::from_utf8(label) {
+        Ok(text) if label.iter().fold(true, |ok, &b| ok & plain(b)) => {
+            let start = out.len();
+            out.push_str(text);
+            out[start..].make_ascii_lowercase();
+        }
+        _ => with_bytes(out, |out| push_label(label, out)),
+    }
 }
 
 /// Whether a byte is written as it is (lowercased): printable ASCII other
