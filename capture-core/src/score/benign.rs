@@ -43,16 +43,22 @@ const MAX_LABEL_LEN: usize = 63;
 /// is not a plausible presentation-form name (see module doc).
 fn prepare(name: &str) -> Option<&str> {
     let name = name.strip_suffix('.').unwrap_or(name);
-    if name.is_empty() || name.len() > MAX_NAME_LEN || name.contains('\\') {
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
         return None;
     }
-    if name
-        .split('.')
-        .any(|l| l.is_empty() || l.len() > MAX_LABEL_LEN)
-    {
-        return None;
+    // One pass: no backslash, no empty label, none too long (every
+    // classifier prepares the name, so this runs several times per name).
+    let mut label = 0usize;
+    for &b in name.as_bytes() {
+        match b {
+            b'\\' => return None,
+            b'.' if label == 0 => return None,
+            b'.' => label = 0,
+            _ if label == MAX_LABEL_LEN => return None,
+            _ => label += 1,
+        }
     }
-    Some(name)
+    (label > 0).then_some(name)
 }
 
 /// If `name` is `suffix` or ends with `.suffix` (ASCII case-insensitive),
@@ -1005,6 +1011,26 @@ mod tests {
     // TXT     = logs/zeek_multiple-txt-strings_dns.log
     // MDNS    = logs/zeek_mdns-no-assoc_dns.canon.log
     // SURILOG = logs/suricata_suricatalog-eve-2_v2_eve.json
+
+    #[test]
+    fn prepare_refuses_what_is_not_a_presentation_name() {
+        let long = "a".repeat(63);
+        assert_eq!(prepare("www.example.com."), Some("www.example.com"));
+        assert_eq!(prepare(&format!("{long}.com")), Some(&*format!("{long}.com")));
+        for bad in [
+            "",
+            ".",
+            "..",
+            ".example.com",
+            "www..example.com",
+            "example.com..",
+            "a\\046b.com",
+            &format!("a{long}.com"),
+            &"a.".repeat(128),
+        ] {
+            assert_eq!(prepare(bad), None, "{bad:?}");
+        }
+    }
 
     // ---- 1. reverse lookups -------------------------------------------
 
