@@ -555,50 +555,7 @@ impl Querier {
         totals: &HashMap<HostAddr, HostPartial>,
         query: &ReportQuery,
     ) -> Result<Vec<HostRow>, EngineError> {
-        let all = self.findings(
-            context,
-            &ReportQuery {
-                top: usize::MAX,
-                min_score: 0.0,
-                ..query.clone()
-            },
-        )?;
-        // Findings come most suspicious first, so each host's list does too.
-        let mut by_host: std::collections::BTreeMap<std::net::IpAddr, Vec<&Finding>> =
-            std::collections::BTreeMap::new();
-        for f in &all {
-            for &h in &f.hosts {
-                by_host.entry(h).or_default().push(f);
-            }
-        }
-        let mut rows: Vec<HostRow> = by_host
-            .into_iter()
-            .map(|(addr, findings)| {
-                let t = totals.get(&HostAddr::from(addr));
-                HostRow {
-                    addr,
-                    score: host_score(findings.iter().map(|f| f.score)),
-                    queries: t.map_or(0, |t| t.queries),
-                    names: t.map_or(0, |t| t.names),
-                    nxdomain: t.map_or(0, |t| t.nxdomain),
-                    suspicious_names: findings
-                        .iter()
-                        .filter(|f| f.score >= SUSPICIOUS)
-                        .map(|f| f.names.len() as u64 + f.more_names)
-                        .sum(),
-                    top_names: findings
-                        .iter()
-                        .take(HOST_TOP_NAMES)
-                        .filter_map(|f| f.names.first().map(|n| (n.clone(), f.score)))
-                        .collect(),
-                    sensor: None,
-                }
-            })
-            .filter(|r| r.score >= query.min_score)
-            .collect();
-        rows.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.addr.cmp(&b.addr)));
-        rows.truncate(query.top);
-        Ok(rows)
+        Ok(self.all_findings(context, query)?.host_rows(totals, query))
     }
 
     /// Findings over all shards, most suspicious first: one `denied`
@@ -609,6 +566,17 @@ impl Querier {
         context: &Arc<ScoreContext>,
         query: &ReportQuery,
     ) -> Result<Vec<Finding>, EngineError> {
+        Ok(self.all_findings(context, query)?.shown(query))
+    }
+
+    /// Every finding over all shards for `query`'s time and host filters,
+    /// whatever its score: what both the findings and the host rows of a
+    /// report are cut from, so the leads are gathered once.
+    pub fn all_findings(
+        &self,
+        context: &Arc<ScoreContext>,
+        query: &ReportQuery,
+    ) -> Result<AllFindings, EngineError> {
         let mut leads = Leads::default();
         for mut part in self.ask_all(|reply| ShardMsg::Leads {
             context: Arc::clone(context),
@@ -621,12 +589,10 @@ impl Querier {
             leads.denied.append(&mut part.denied);
         }
         leads.names = leads::merge_names(std::mem::take(&mut leads.names));
-        let mut findings = findings::build(&leads, &context.base);
-        findings.retain(|f| f.score >= query.min_score);
-        findings.truncate(query.top);
-        let mut all = findings::denied(&leads.denied);
-        all.append(&mut findings);
-        Ok(all)
+        Ok(AllFindings {
+            denied: findings::denied(&leads.denied),
+            others: findings::build(&leads, &context.base),
+        })
     }
 
     /// Registered domains ranked by their most suspicious name.
@@ -718,5 +684,78 @@ impl Querier {
             .enumerate()
             .map(|(index, rx)| rx.recv().map_err(|_| EngineError::ShardGone(index)))
             .collect()
+    }
+}
+
+/// Every finding of a report's filters, before the cut to `top` and
+/// `min_score` ([`Querier::all_findings`]).
+#[derive(Clone, Debug, Default)]
+pub struct AllFindings {
+    /// One per deny entry that matched.
+    pub denied: Vec<Finding>,
+    /// The others, most suspicious first.
+    pub others: Vec<Finding>,
+}
+
+impl AllFindings {
+    /// What a report shows: every denied finding, then the best
+    /// `query.top` others scoring at least `query.min_score`.
+    pub fn shown(&self, query: &ReportQuery) -> Vec<Finding> {
+        let mut all = self.denied.clone();
+        all.extend(
+            self.others
+                .iter()
+                .filter(|f| f.score >= query.min_score)
+                .take(query.top)
+                .cloned(),
+        );
+        all
+    }
+
+    /// Hosts ranked by how suspicious their findings are (the best counts
+    /// whole, every other clearly suspicious one a fifth), the best
+    /// `query.top` scoring at least `query.min_score`; `totals` are the
+    /// hosts of the [`EngineOverview`].
+    pub fn host_rows(
+        &self,
+        totals: &HashMap<HostAddr, HostPartial>,
+        query: &ReportQuery,
+    ) -> Vec<HostRow> {
+        // Most suspicious first, so each host's list is too.
+        let mut by_host: std::collections::BTreeMap<std::net::IpAddr, Vec<&Finding>> =
+            std::collections::BTreeMap::new();
+        for f in self.denied.iter().chain(&self.others) {
+            for &h in &f.hosts {
+                by_host.entry(h).or_default().push(f);
+            }
+        }
+        let mut rows: Vec<HostRow> = by_host
+            .into_iter()
+            .map(|(addr, findings)| {
+                let t = totals.get(&HostAddr::from(addr));
+                HostRow {
+                    addr,
+                    score: host_score(findings.iter().map(|f| f.score)),
+                    queries: t.map_or(0, |t| t.queries),
+                    names: t.map_or(0, |t| t.names),
+                    nxdomain: t.map_or(0, |t| t.nxdomain),
+                    suspicious_names: findings
+                        .iter()
+                        .filter(|f| f.score >= SUSPICIOUS)
+                        .map(|f| f.names.len() as u64 + f.more_names)
+                        .sum(),
+                    top_names: findings
+                        .iter()
+                        .take(HOST_TOP_NAMES)
+                        .filter_map(|f| f.names.first().map(|n| (n.clone(), f.score)))
+                        .collect(),
+                    sensor: None,
+                }
+            })
+            .filter(|r| r.score >= query.min_score)
+            .collect();
+        rows.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.addr.cmp(&b.addr)));
+        rows.truncate(query.top);
+        rows
     }
 }

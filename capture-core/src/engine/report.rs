@@ -112,7 +112,8 @@ pub fn report(
     }
     match query.view {
         View::Finding => {
-            report.findings = querier.findings(&context, query)?;
+            let all = querier.all_findings(&context, query)?;
+            report.findings = all.shown(query);
             report.deny_shown.findings = report
                 .findings
                 .iter()
@@ -127,14 +128,13 @@ pub fn report(
             }
             if query.timelines > 0 {
                 report.timelines = timelines(querier, &report.findings, query.timelines)?;
-                let mut hosts = querier.host_rows(
-                    &context,
+                let mut hosts = all.host_rows(
                     &overview.hosts,
                     &ReportQuery {
                         top: usize::MAX,
                         ..query.clone()
                     },
-                )?;
+                );
                 let shown: HashSet<IpAddr> = report
                     .findings
                     .iter()
