@@ -5,7 +5,7 @@
 //! no lead, and neither do names on the allow list; names on the deny list
 //! are collected apart, whatever they look like. Runs on the shard's thread; the merger groups the leads.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use super::{
     state::ShardState,
@@ -38,7 +38,7 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
     let since = q.since_ns.unwrap_or(0);
     let only = q.host.map(HostAddr::from);
     let mut out = Leads::default();
-    let mut domains: HashMap<(u32, HostAddr), DomainLead> = HashMap::new();
+    let mut domains = DomainLeads::new(state.domain_count());
     let mut pending: HashMap<HostAddr, Vec<Pending>> = HashMap::new();
     let mut tallies: HashMap<HostAddr, HostTally> = HashMap::new();
     let lists = &ctx.report_lists;
@@ -100,19 +100,17 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
                 continue;
             }
             if domain_candidate {
-                let lead = domains
-                    .entry((e.domain, host))
-                    .or_insert_with(|| DomainLead {
-                        host,
-                        domain: state.domain_text(e.domain).to_owned(),
-                        names: 0,
-                        nx_names: 0,
-                        data_like: false,
-                        label_bytes: 0,
-                        sample: Vec::new(),
-                        first_seen: p.first_seen,
-                        last_seen: p.last_seen,
-                    });
+                let (lead, sample) = domains.get_or_insert(e.domain, host, || DomainLead {
+                    host,
+                    domain: state.domain_text(e.domain).to_owned(),
+                    names: 0,
+                    nx_names: 0,
+                    data_like: false,
+                    label_bytes: 0,
+                    sample: Vec::new(),
+                    first_seen: p.first_seen,
+                    last_seen: p.last_seen,
+                });
                 lead.names += 1;
                 lead.nx_names += u32::from(e.nxdomain > 0 && e.nxdomain == e.responses);
                 lead.data_like |= data_like;
@@ -123,9 +121,9 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
                     .unwrap_or(0);
                 lead.first_seen = lead.first_seen.min(p.first_seen);
                 lead.last_seen = lead.last_seen.max(p.last_seen);
-                lead.sample.push((name.to_owned(), scored.soft_bits));
-                if lead.sample.len() > 4 * DOMAIN_SAMPLE {
-                    keep_best(&mut lead.sample);
+                sample.push((name, scored.soft_bits));
+                if sample.len() > 4 * DOMAIN_SAMPLE {
+                    keep_best(sample);
                 }
             }
             let is_beacon = beacon == Some(host);
@@ -142,6 +140,7 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
             tally.random_nx += u64::from(random_nx);
             pending.entry(host).or_default().push(Pending {
                 name: i,
+                text: name,
                 soft_bits: scored.soft_bits,
                 beacon_bits: match (is_beacon, scored.suppressed) {
                     (false, _) => 0.0,
@@ -163,7 +162,7 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
         list.sort_by(|a, b| {
             b.soft_bits
                 .total_cmp(&a.soft_bits)
-                .then_with(|| state.name_text(a.name).cmp(state.name_text(b.name)))
+                .then_with(|| a.text.cmp(b.text))
         });
         let mut kept = Kept::default();
         for p in list {
@@ -181,14 +180,69 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
     }
     out.tallies = tallies.into_values().collect();
     out.domains = domains
-        .into_values()
-        .filter(|d| d.names >= 2)
-        .map(|mut d| {
-            keep_best(&mut d.sample);
+        .leads
+        .into_iter()
+        .map(|(lead, sample, _)| (lead, sample))
+        .filter(|(d, _)| d.names >= 2)
+        .map(|(mut d, mut sample)| {
+            keep_best(&mut sample);
+            d.sample = sample
+                .into_iter()
+                .map(|(name, bits)| (name.to_owned(), bits))
+                .collect();
             d
         })
         .collect();
     out
+}
+
+/// The domain leads of one pass, found by domain index without hashing:
+/// a candidate domain has at most two hosts, so each domain's leads are a
+/// short chain.
+struct DomainLeads<'a> {
+    /// Per domain, the index in `leads` of its latest lead (`NO_LEAD`:
+    /// none).
+    latest: Vec<u32>,
+    /// Each lead, the sample of its names (borrowed from the shard: strings
+    /// are made only for the names kept), and the index of the domain's
+    /// previous lead.
+    leads: Vec<(DomainLead, Sample<'a>, u32)>,
+}
+
+/// Names of a domain lead with their soft bits.
+type Sample<'a> = Vec<(&'a str, f32)>;
+
+/// No lead (yet).
+const NO_LEAD: u32 = u32::MAX;
+
+impl<'a> DomainLeads<'a> {
+    fn new(domains: usize) -> Self {
+        Self {
+            latest: vec![NO_LEAD; domains],
+            leads: Vec::new(),
+        }
+    }
+
+    /// The lead of `host` under `domain`, made by `make` the first time.
+    fn get_or_insert(
+        &mut self,
+        domain: u32,
+        host: HostAddr,
+        make: impl FnOnce() -> DomainLead,
+    ) -> (&mut DomainLead, &mut Sample<'a>) {
+        let d = domain as usize;
+        let mut at = self.latest[d];
+        while at != NO_LEAD && self.leads[at as usize].0.host != host {
+            at = self.leads[at as usize].2;
+        }
+        if at == NO_LEAD {
+            at = self.leads.len() as u32;
+            self.leads.push((make(), Vec::new(), self.latest[d]));
+            self.latest[d] = at;
+        }
+        let (lead, sample, _) = &mut self.leads[at as usize];
+        (lead, sample)
+    }
 }
 
 /// Which of one host's leads, taken best first, are kept and explained.
@@ -263,8 +317,10 @@ pub fn merge_names(mut names: Vec<NameLead>) -> Vec<NameLead> {
 }
 
 /// A name lead before its strings are made.
-struct Pending {
+struct Pending<'a> {
     name: u32,
+    /// Its text (the sort's tie-break).
+    text: &'a str,
     soft_bits: f32,
     beacon_bits: f32,
     random_nx: bool,
@@ -279,7 +335,7 @@ fn name_lead(
     state: &ShardState,
     ctx: &ScoreContext,
     host: HostAddr,
-    p: &Pending,
+    p: &Pending<'_>,
     explain: bool,
 ) -> NameLead {
     let e = state.name(p.name);
@@ -295,7 +351,7 @@ fn name_lead(
     };
     NameLead {
         host,
-        name: state.name_text(p.name).to_owned(),
+        name: p.text.to_owned(),
         domain: state.domain_text(e.domain).to_owned(),
         soft_bits: p.soft_bits,
         beacon_bits: p.beacon_bits,
@@ -308,7 +364,7 @@ fn name_lead(
     }
 }
 
-fn keep_best(sample: &mut Vec<(String, f32)>) {
-    sample.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+fn keep_best(sample: &mut Vec<(&str, f32)>) {
+    sample.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     sample.truncate(DOMAIN_SAMPLE);
 }

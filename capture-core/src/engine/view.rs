@@ -172,7 +172,8 @@ fn name_base(state: &ShardState) -> (BaseRates, Vec<HostAddr>, Vec<HostAddr>) {
     let mut ddns = Vec::new();
     let mut ip_lookup = Vec::new();
     let txt_or_null = qtype::bit(16) | qtype::bit(10);
-    let mut per_domain: HashMap<u32, u32> = HashMap::new();
+    // Names counted per domain (domains are dense indices).
+    let mut per_domain = vec![0u32; state.domain_count()];
     for (i, e) in state.names() {
         base.names += 1;
         match e.hosts {
@@ -206,7 +207,7 @@ fn name_base(state: &ShardState) -> (BaseRates, Vec<HostAddr>, Vec<HostAddr>) {
             ));
             base.flux_names += u64::from(facts.flux);
         }
-        let counted = per_domain.entry(e.domain).or_insert(0u32);
+        let counted = &mut per_domain[e.domain as usize];
         if *counted < combine::RANDOMNESS_NAMES_PER_DOMAIN {
             *counted += 1;
             base.randomness[combine::randomness_bin(f32::from(e.lexical) / 255.0)] += 1;

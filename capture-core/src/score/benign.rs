@@ -1016,7 +1016,10 @@ mod tests {
     fn prepare_refuses_what_is_not_a_presentation_name() {
         let long = "a".repeat(63);
         assert_eq!(prepare("www.example.com."), Some("www.example.com"));
-        assert_eq!(prepare(&format!("{long}.com")), Some(&*format!("{long}.com")));
+        assert_eq!(
+            prepare(&format!("{long}.com")),
+            Some(&*format!("{long}.com"))
+        );
         for bad in [
             "",
             ".",

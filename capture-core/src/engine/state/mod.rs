@@ -268,6 +268,11 @@ impl ShardState {
         std::str::from_utf8(self.data.arena.get(self.data.domains.get(i).name)).unwrap_or("")
     }
 
+    /// How many domains are counted (their indices are `0..` this).
+    pub fn domain_count(&self) -> usize {
+        self.data.domains.len()
+    }
+
     /// Every domain, with its index.
     pub fn domains(&self) -> impl Iterator<Item = (u32, &DomainEntry)> {
         self.data
