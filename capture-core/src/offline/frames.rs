@@ -197,34 +197,26 @@ fn parse_worker(work: &Receiver<Chunk>, done: &Sender<Chunk>, mut batcher: Batch
     let mut decoder = EventDecoder::new(0);
     let mut decode_errors = ParseErrorCounts::default();
     for mut chunk in work {
-        let Chunk {
-            bytes,
-            frames,
-            batches,
-            ..
-        } = &mut chunk;
-        let mut full = |shard, batch| {
-            batches.push((shard, batch));
-            Ok::<(), Infallible>(())
-        };
-        for frame in frames.iter() {
-            let data = &bytes[frame.bytes.clone()];
-            parser.parse(
-                frame.link,
-                data,
-                frame.time_ns,
-                |event, answers| match decoder.decode(event, answers) {
-                    Ok(observation) => {
-                        if observation.answers == Answered::Malformed {
-                            *decode_errors.get_mut(ParseError::Answer) += 1;
-                        }
-                        let Ok(()) = batcher.push(&observation, &mut full);
-                    }
-                    Err(reason) => *decode_errors.get_mut(reason) += 1,
-                },
+        // A bug must not stop the reading, nor leave the sequencer waiting
+        // for this chunk: a chunk whose parsing panics is logged and goes
+        // on with no batches (its frames are not counted).
+        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            parse_chunk(
+                &mut chunk,
+                &mut parser,
+                &mut decoder,
+                &mut batcher,
+                &mut decode_errors,
             );
+        }));
+        if parsed.is_err() {
+            log::error!(
+                "a parser thread failed on {} frames (see the panic above); they are not counted",
+                chunk.frames.len()
+            );
+            chunk.batches.clear();
+            let Ok(()) = batcher.flush(|_, _| Ok::<(), Infallible>(()));
         }
-        let Ok(()) = batcher.flush(&mut full);
         if done.send(chunk).is_err() {
             break;
         }
@@ -233,6 +225,44 @@ fn parse_worker(work: &Receiver<Chunk>, done: &Sender<Chunk>, mut batcher: Batch
         counters: parser.counters(),
         decode_errors,
     }
+}
+
+/// Parses one chunk's frames into its batches.
+fn parse_chunk(
+    chunk: &mut Chunk,
+    parser: &mut FrameParser,
+    decoder: &mut EventDecoder,
+    batcher: &mut Batcher,
+    decode_errors: &mut ParseErrorCounts,
+) {
+    let Chunk {
+        bytes,
+        frames,
+        batches,
+        ..
+    } = chunk;
+    let mut full = |shard, batch| {
+        batches.push((shard, batch));
+        Ok::<(), Infallible>(())
+    };
+    for frame in frames.iter() {
+        let data = &bytes[frame.bytes.clone()];
+        parser.parse(
+            frame.link,
+            data,
+            frame.time_ns,
+            |event, answers| match decoder.decode(event, answers) {
+                Ok(observation) => {
+                    if observation.answers == Answered::Malformed {
+                        *decode_errors.get_mut(ParseError::Answer) += 1;
+                    }
+                    let Ok(()) = batcher.push(&observation, &mut full);
+                }
+                Err(reason) => *decode_errors.get_mut(reason) += 1,
+            },
+        );
+    }
+    let Ok(()) = batcher.flush(&mut full);
 }
 
 /// Sends the chunks' batches to the shards in chunk order, and returns
