@@ -248,9 +248,22 @@ fn print_report(out: &mut impl Write, r: &Report, options: &ReportOptions) -> Re
 }
 
 /// Writes the HTML page to `path` (through a temporary file beside it, so
-/// a reader never sees half a page).
+/// a reader never sees half a page). A path that is not a regular file (a
+/// pipe, `/dev/stdout`, `/dev/null`) is written in place: renaming over it
+/// would replace the device or pipe with a file.
 fn write_html(path: &std::path::Path, r: &Report) -> Result<()> {
     use anyhow::Context as _;
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        let write = || -> std::io::Result<()> {
+            let mut file =
+                std::io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(path)?);
+            cli::html::write_html(&mut file, r)?;
+            file.flush()
+        };
+        write().with_context(|| format!("writing the HTML report to {}", path.display()))?;
+        eprintln!("wrote the HTML report to {}", path.display());
+        return Ok(());
+    }
     let tmp = path.with_file_name(format!(
         ".{}.tmp",
         path.file_name()

@@ -137,6 +137,62 @@ fn svg_with<'a>(dom: &'a str, marker: &str) -> &'a str {
     &dom[start..end]
 }
 
+/// `--html` to a pipe (or `/dev/stdout`, `/dev/null`) writes into it: the
+/// temporary-file-and-rename that protects a regular file would replace
+/// the pipe (it once replaced `/dev/null` with a file).
+#[test]
+fn html_report_into_a_pipe_leaves_the_pipe() {
+    use std::{io::Read, os::unix::fs::FileTypeExt};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (pcap, _) = capture(dir.path());
+    let fifo = dir.path().join("page.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut page = String::new();
+            std::fs::File::open(&fifo)
+                .expect("open the pipe")
+                .read_to_string(&mut page)
+                .expect("read the pipe");
+            page
+        })
+    };
+    let out = Command::new(dnsrare_bin())
+        .arg("pcap")
+        .arg(&pcap)
+        .arg("--html")
+        .arg(&fifo)
+        .args(["--json", "--no-progress"])
+        .output()
+        .expect("run dnsrare pcap");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kind = std::fs::metadata(&fifo).expect("still there").file_type();
+    assert!(kind.is_fifo(), "the pipe was replaced: {kind:?}");
+    // A reader still waiting for a writer (nothing was written) gets end
+    // of file from this one instead of waiting for ever; with no reader
+    // left, opening fails at once and is ignored.
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo);
+    }
+    let page = reader.join().expect("the reader");
+    assert!(
+        page.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &page[..page.len().min(80)]
+    );
+    assert!(page.trim_end().ends_with("</html>"));
+}
+
 #[test]
 fn html_report_is_self_contained_and_renders_the_beacon() {
     let dir = tempfile::tempdir().expect("tempdir");
