@@ -7,19 +7,16 @@
 
 use std::path::PathBuf;
 
-use capture_common::ParseError;
-
 use super::{
     batch::WindowBatch,
     window::{ClosedWindow, WindowAggregator},
 };
 use crate::{
     ingest::{
-        frame_parser_twin::FrameParser,
-        observation::{Answered, EventDecoder},
+        frame_decoder::FrameDecoder,
         pcap::{self, FileTotals, PcapError},
     },
-    model::capture::{CaptureCounters, ParseErrorCounts},
+    model::capture::CaptureCounters,
 };
 
 /// What a backfill read and handed on.
@@ -47,9 +44,7 @@ pub fn from_captures<E>(
     mut send: impl FnMut(WindowBatch) -> Result<(), E>,
 ) -> Result<Backfill, E> {
     let mut windows = WindowAggregator::new(window_s);
-    let mut parser = FrameParser::new();
-    let mut decoder = EventDecoder::new(0);
-    let mut decode_errors = ParseErrorCounts::default();
+    let mut frames = FrameDecoder::new();
     let mut done = Backfill::default();
     let mut failed: Option<E> = None;
     let mut hand_on = |w: ClosedWindow, counters: CaptureCounters, done: &mut Backfill| {
@@ -69,20 +64,9 @@ pub fn from_captures<E>(
     for file in files {
         let mut totals = FileTotals::default();
         let read = pcap::read_frames(file, &mut totals, |frame| {
-            parser.parse(
-                frame.link,
-                frame.data,
-                frame.time_ns,
-                |event, answers| match decoder.decode(event, answers) {
-                    Ok(o) => {
-                        if o.answers == Answered::Malformed {
-                            *decode_errors.get_mut(ParseError::Answer) += 1;
-                        }
-                        windows.observe(&o);
-                    }
-                    Err(reason) => *decode_errors.get_mut(reason) += 1,
-                },
-            );
+            frames.decode(frame.link, frame.data, frame.time_ns, |o| {
+                windows.observe(o);
+            });
             let now_s = frame.time_ns / 1_000_000_000;
             last_window_s = last_window_s.max(windows.window_of(frame.time_ns));
             // Out-of-order frames up to a window late still land.
@@ -97,8 +81,8 @@ pub fn from_captures<E>(
             done.damaged.push(e);
         }
     }
-    let mut counters = parser.counters();
-    counters.parse_errors.add(&decode_errors);
+    let mut counters = frames.counters();
+    counters.parse_errors.add(&frames.decode_errors());
     let mut rest = windows.take_all();
     let last = rest.pop().unwrap_or(ClosedWindow {
         start_s: last_window_s,

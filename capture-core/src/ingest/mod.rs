@@ -7,6 +7,7 @@
 
 pub mod answers;
 pub mod eve;
+pub mod frame_decoder;
 pub mod frame_parser_twin;
 pub mod logs;
 pub mod name;

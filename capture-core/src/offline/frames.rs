@@ -14,21 +14,21 @@
 
 use std::{collections::BTreeMap, convert::Infallible, num::NonZeroUsize, ops::Range};
 
-use capture_common::ParseError;
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use crate::{
     engine::{Batcher, Engine, EngineError, batch::Batch},
-    ingest::{
-        frame_parser_twin::FrameParser,
-        observation::{Answered, EventDecoder},
-        pcap::Link,
-    },
+    ingest::{frame_decoder::FrameDecoder, pcap::Link},
     model::capture::{CaptureCounters, ParseErrorCounts},
 };
 
 /// Frames per chunk.
 const CHUNK_FRAMES: usize = 2048;
+/// Bytes of frames per chunk (a larger frame gets a chunk of its own).
+const CHUNK_BYTES: usize = 1 << 20;
+/// Workers at most (the shards want cores too).
+const MAX_WORKERS: usize = 8;
+
 /// How the work is split.
 #[derive(Clone, Copy, Debug)]
 struct Layout {
@@ -50,10 +50,6 @@ impl Layout {
         }
     }
 }
-/// Bytes of frames per chunk (a larger frame gets a chunk of its own).
-const CHUNK_BYTES: usize = 1 << 20;
-/// Workers at most (the shards want cores too).
-const MAX_WORKERS: usize = 8;
 
 /// One frame inside a [`Chunk`].
 struct ChunkFrame {
@@ -193,21 +189,13 @@ fn parse_frames_with<R>(
 
 /// Parses chunks until the framer is done.
 fn parse_worker(work: &Receiver<Chunk>, done: &Sender<Chunk>, mut batcher: Batcher) -> Parsed {
-    let mut parser = FrameParser::new();
-    let mut decoder = EventDecoder::new(0);
-    let mut decode_errors = ParseErrorCounts::default();
+    let mut decoder = FrameDecoder::new();
     for mut chunk in work {
         // A bug must not stop the reading, nor leave the sequencer waiting
         // for this chunk: a chunk whose parsing panics is logged and goes
         // on with no batches (its frames are not counted).
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            parse_chunk(
-                &mut chunk,
-                &mut parser,
-                &mut decoder,
-                &mut batcher,
-                &mut decode_errors,
-            );
+            parse_chunk(&mut chunk, &mut decoder, &mut batcher);
         }));
         if parsed.is_err() {
             log::error!(
@@ -222,19 +210,13 @@ fn parse_worker(work: &Receiver<Chunk>, done: &Sender<Chunk>, mut batcher: Batch
         }
     }
     Parsed {
-        counters: parser.counters(),
-        decode_errors,
+        counters: decoder.counters(),
+        decode_errors: decoder.decode_errors(),
     }
 }
 
 /// Parses one chunk's frames into its batches.
-fn parse_chunk(
-    chunk: &mut Chunk,
-    parser: &mut FrameParser,
-    decoder: &mut EventDecoder,
-    batcher: &mut Batcher,
-    decode_errors: &mut ParseErrorCounts,
-) {
+fn parse_chunk(chunk: &mut Chunk, decoder: &mut FrameDecoder, batcher: &mut Batcher) {
     let Chunk {
         bytes,
         frames,
@@ -247,20 +229,9 @@ fn parse_chunk(
     };
     for frame in frames.iter() {
         let data = &bytes[frame.bytes.clone()];
-        parser.parse(
-            frame.link,
-            data,
-            frame.time_ns,
-            |event, answers| match decoder.decode(event, answers) {
-                Ok(observation) => {
-                    if observation.answers == Answered::Malformed {
-                        *decode_errors.get_mut(ParseError::Answer) += 1;
-                    }
-                    let Ok(()) = batcher.push(&observation, &mut full);
-                }
-                Err(reason) => *decode_errors.get_mut(reason) += 1,
-            },
-        );
+        decoder.decode(frame.link, data, frame.time_ns, |observation| {
+            let Ok(()) = batcher.push(observation, &mut full);
+        });
     }
     let Ok(()) = batcher.flush(&mut full);
 }
