@@ -193,7 +193,7 @@ fn with_bytes<R>(out: &mut String, write: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 /// Appends one label to `out` as dotted text, like [`push_label`].
 pub(crate) fn push_label_text(label: &[u8], out: &mut String) {
     match std::str::from_utf8(label) {
-        Ok(text) if label.iter().fold(true, |ok, &b| ok & plain(b)) => {
+        Ok(text) if all_plain(label) => {
             let start = out.len();
             out.push_str(text);
             out[start..].make_ascii_lowercase();
@@ -209,12 +209,18 @@ const fn plain(b: u8) -> bool {
     (b.wrapping_sub(0x21) < 0x5e) & (b != b'.') & (b != b'\\')
 }
 
+/// Whether every byte of `bytes` is [`plain`] (one pass with no early
+/// exit, so it vectorises).
+fn all_plain(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |ok, &b| ok & plain(b))
+}
+
 /// Appends one label as dotted text: lowercase, with dots, backslashes and
 /// unprintable bytes escaped as `\DDD`.
 fn push_label(label: &[u8], out: &mut Vec<u8>) {
-    // Nearly every label has nothing to escape: one pass to check (no
-    // early exit, so it vectorises), one to copy and lowercase.
-    if label.iter().fold(true, |ok, &b| ok & plain(b)) {
+    // Nearly every label has nothing to escape: one pass to check, one to
+    // copy and lowercase.
+    if all_plain(label) {
         out.extend(label.iter().map(u8::to_ascii_lowercase));
         return;
     }
