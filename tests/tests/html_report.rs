@@ -137,6 +137,24 @@ fn svg_with<'a>(dom: &'a str, marker: &str) -> &'a str {
     &dom[start..end]
 }
 
+/// `dnsrare pcap PCAP --html HTML --json`, which must succeed.
+fn pcap_with_html(pcap: &Path, html: &Path) -> std::process::Output {
+    let out = Command::new(dnsrare_bin())
+        .arg("pcap")
+        .arg(pcap)
+        .arg("--html")
+        .arg(html)
+        .args(["--json", "--no-progress"])
+        .output()
+        .expect("run dnsrare pcap");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// `--html` to a pipe (or `/dev/stdout`, `/dev/null`) writes into it: the
 /// temporary-file-and-rename that protects a regular file would replace
 /// the pipe (it once replaced `/dev/null` with a file).
@@ -159,19 +177,7 @@ fn html_report_into_a_pipe_leaves_the_pipe() {
             page
         })
     };
-    let out = Command::new(dnsrare_bin())
-        .arg("pcap")
-        .arg(&pcap)
-        .arg("--html")
-        .arg(&fifo)
-        .args(["--json", "--no-progress"])
-        .output()
-        .expect("run dnsrare pcap");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    pcap_with_html(&pcap, &fifo);
     let kind = std::fs::metadata(&fifo).expect("still there").file_type();
     assert!(kind.is_fifo(), "the pipe was replaced: {kind:?}");
     // A reader still waiting for a writer (nothing was written) gets end
@@ -198,19 +204,7 @@ fn html_report_is_self_contained_and_renders_the_beacon() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (pcap, beacon) = capture(dir.path());
     let html = dir.path().join("report.html");
-    let out = Command::new(dnsrare_bin())
-        .arg("pcap")
-        .arg(&pcap)
-        .arg("--html")
-        .arg(&html)
-        .args(["--json", "--no-progress"])
-        .output()
-        .expect("run dnsrare pcap");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = pcap_with_html(&pcap, &html);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
 
     // What the page draws comes from the engine, in the JSON as well.

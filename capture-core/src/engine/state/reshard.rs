@@ -170,6 +170,16 @@ mod tests {
         Item::for_test(&name_hasher(), name, host, t_s * 1_000_000_000, kind, 1, 3)
     }
 
+    /// A shard holding `data`, as a snapshot load makes it.
+    fn loaded(data: ShardData) -> ShardState {
+        ShardState::from_data(
+            data,
+            Limits::default(),
+            name_hasher(),
+            Arc::new(Lists::embedded()),
+        )
+    }
+
     /// Shards filled the old way: each name in the shard of its registered
     /// domain's hash.
     fn old_shards(n: usize) -> Vec<ShardState> {
@@ -218,15 +228,10 @@ mod tests {
             .into_iter()
             .map(|d| {
                 d.validate().expect("valid after the move");
-                ShardState::from_data(d, Limits::default(), h.clone(), Arc::new(Lists::embedded()))
+                loaded(d)
             })
             .collect();
-        let before: Vec<ShardState> = old
-            .into_iter()
-            .map(|d| {
-                ShardState::from_data(d, Limits::default(), h.clone(), Arc::new(Lists::embedded()))
-            })
-            .collect();
+        let before: Vec<ShardState> = old.into_iter().map(loaded).collect();
         for name in NAMES {
             let owner = shard_of(&h, name.as_bytes(), h.hash_one(name.as_bytes()), n);
             let now = view::hosts(&states[owner], name).expect("in its new shard");
@@ -274,9 +279,7 @@ mod tests {
         let old: Vec<ShardData> = old_shards(n).iter().map(|s| s.data().clone()).collect();
         let mut states: Vec<ShardState> = reshard(old, |d| shard_of(&h, d, h.hash_one(d), n))
             .into_iter()
-            .map(|d| {
-                ShardState::from_data(d, Limits::default(), h.clone(), Arc::new(Lists::embedded()))
-            })
+            .map(loaded)
             .collect();
         for name in NAMES {
             let owner = shard_of(&h, name.as_bytes(), h.hash_one(name.as_bytes()), n);
