@@ -416,41 +416,53 @@ impl ShardState {
     /// addresses (the first [`KEPT_ADDRESSES`]), TTL range and last CNAME
     /// chain. At the memory limit a name not yet answered gets no entry.
     fn count_answer(&mut self, n: u32, answer: AnswerView<'_>) {
-        let a = answer.summary;
-        if a.records == 0 {
+        if answer.summary.records == 0 {
             return;
         }
-        if !self.data.answers.contains_key(&n)
-            && self.over_budget(size_of::<(u32, AnswerEntry)>() + 64 + answer.chain.len())
-        {
+        // One probe for a name answered before (most responses).
+        if let Some(entry) = self.data.answers.get_mut(&n) {
+            let before = entry.bytes();
+            absorb(entry, answer);
+            let after = entry.bytes();
+            self.answer_bytes = self.answer_bytes + after - before.min(after);
             return;
         }
-        let entry = self.data.answers.entry(n).or_default();
+        if self.over_budget(size_of::<(u32, AnswerEntry)>() + 64 + answer.chain.len()) {
+            return;
+        }
+        let mut entry = AnswerEntry::default();
         let before = entry.bytes();
-        if entry.answered == 0 {
-            entry.ttl_min = a.ttl_min;
-        }
-        entry.answered = entry.answered.saturating_add(1);
-        entry.ttl_min = entry.ttl_min.min(a.ttl_min);
-        entry.ttl_max = entry.ttl_max.max(a.ttl_max);
-        let v4 = a.addresses().filter(IpAddr::is_ipv4).count() as u8;
-        entry.max_v4_per_answer = entry.max_v4_per_answer.max(v4);
-        entry.max_v6_per_answer = entry.max_v6_per_answer.max(a.addr_count - v4);
-        for addr in &a.addrs[..usize::from(a.addr_count)] {
-            if entry.addrs.contains(addr) {
-                continue;
-            }
-            if entry.addrs.len() < KEPT_ADDRESSES {
-                entry.addrs.push(*addr);
-            } else {
-                entry.more_addresses = true;
-            }
-        }
-        if entry.chain != answer.chain {
-            entry.chain.clear();
-            entry.chain.push_str(answer.chain);
-        }
+        absorb(&mut entry, answer);
         let after = entry.bytes();
         self.answer_bytes = self.answer_bytes + after - before.min(after);
+        self.data.answers.insert(n, entry);
+    }
+}
+
+/// Adds what one response with answer records said to `entry`.
+fn absorb(entry: &mut AnswerEntry, answer: AnswerView<'_>) {
+    let a = answer.summary;
+    if entry.answered == 0 {
+        entry.ttl_min = a.ttl_min;
+    }
+    entry.answered = entry.answered.saturating_add(1);
+    entry.ttl_min = entry.ttl_min.min(a.ttl_min);
+    entry.ttl_max = entry.ttl_max.max(a.ttl_max);
+    let v4 = a.addresses().filter(IpAddr::is_ipv4).count() as u8;
+    entry.max_v4_per_answer = entry.max_v4_per_answer.max(v4);
+    entry.max_v6_per_answer = entry.max_v6_per_answer.max(a.addr_count - v4);
+    for addr in &a.addrs[..usize::from(a.addr_count)] {
+        if entry.addrs.contains(addr) {
+            continue;
+        }
+        if entry.addrs.len() < KEPT_ADDRESSES {
+            entry.addrs.push(*addr);
+        } else {
+            entry.more_addresses = true;
+        }
+    }
+    if entry.chain != answer.chain {
+        entry.chain.clear();
+        entry.chain.push_str(answer.chain);
     }
 }

@@ -165,13 +165,17 @@ impl AnswerEntry {
     }
 }
 
+/// What the resolver answered, by name index. Hashed with foldhash: the
+/// keys are the shard's own indices, and every response probes the map.
+pub type AnswerMap = HashMap<u32, AnswerEntry, foldhash::fast::FixedState>;
+
 /// Answers per name index; a snapshot stores them sorted by name, so the
 /// same state always writes the same bytes.
 mod sorted_answers {
     use super::*;
 
     pub fn serialize<S: Serializer>(
-        map: &HashMap<u32, AnswerEntry>,
+        map: &AnswerMap,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         map.iter().collect::<BTreeMap<_, _>>().serialize(serializer)
@@ -179,7 +183,7 @@ mod sorted_answers {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<HashMap<u32, AnswerEntry>, D::Error> {
+    ) -> Result<AnswerMap, D::Error> {
         Ok(BTreeMap::<u32, AnswerEntry>::deserialize(deserializer)?
             .into_iter()
             .collect())
@@ -202,7 +206,7 @@ pub struct ShardData {
     pub(super) totals: Totals,
     /// What the resolver answered, by name index (names answered only).
     #[serde(with = "sorted_answers")]
-    pub(super) answers: HashMap<u32, AnswerEntry>,
+    pub(super) answers: AnswerMap,
 }
 
 impl ShardData {
