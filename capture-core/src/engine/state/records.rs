@@ -174,16 +174,11 @@ pub type AnswerMap = HashMap<u32, AnswerEntry, foldhash::fast::FixedState>;
 mod sorted_answers {
     use super::*;
 
-    pub fn serialize<S: Serializer>(
-        map: &AnswerMap,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(map: &AnswerMap, serializer: S) -> Result<S::Ok, S::Error> {
         map.iter().collect::<BTreeMap<_, _>>().serialize(serializer)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<AnswerMap, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<AnswerMap, D::Error> {
         Ok(BTreeMap::<u32, AnswerEntry>::deserialize(deserializer)?
             .into_iter()
             .collect())
