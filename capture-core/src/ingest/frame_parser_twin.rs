@@ -23,9 +23,24 @@ use super::{answers::AnswerBytes, pcap::Link};
 use crate::model::capture::CaptureCounters;
 
 /// Reads and counts frames the way the XDP program does.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FrameParser {
     counters: CaptureCounters,
+    /// The event handed to `emit`, refilled for every message rather than
+    /// built afresh (it is 328 bytes).
+    event: DnsEvent,
+    /// Bytes of `event.name` that may be non-zero.
+    name_dirty: usize,
+}
+
+impl Default for FrameParser {
+    fn default() -> Self {
+        Self {
+            counters: CaptureCounters::default(),
+            event: DnsEvent::zeroed(),
+            name_dirty: 0,
+        }
+    }
 }
 
 /// Where a UDP or TCP payload sits in a frame.
@@ -165,11 +180,11 @@ impl FrameParser {
             Outcome::Ignored => self.counters.ignored += 1,
             Outcome::Invalid(reason) => *self.counters.parse_errors.get_mut(reason) += 1,
             Outcome::Dns(found) => {
-                let Some(event) = event(p, d, &found, time_ns) else {
+                if fill(&mut self.event, &mut self.name_dirty, p, d, &found, time_ns).is_none() {
                     // Mirrors the XDP program's discarded entry.
                     self.counters.parse_errors.other += 1;
                     return;
-                };
+                }
                 let answers = match found.kind {
                     EventKind::Query => {
                         self.counters.queries += 1;
@@ -180,7 +195,7 @@ impl FrameParser {
                         answer_bytes(p.0, &found, message_end)
                     }
                 };
-                emit(&event, answers);
+                emit(&self.event, answers);
             }
         }
     }
@@ -400,10 +415,25 @@ fn answer_bytes<'a>(frame: &'a [u8], f: &Found, message_end: usize) -> AnswerByt
     }
 }
 
-fn event(p: &Bytes<'_>, d: &Datagram, f: &Found, time_ns: u64) -> Option<DnsEvent> {
-    let mut e = DnsEvent::zeroed();
+/// Fills `e` with the message `f` as the XDP program fills a ring entry:
+/// every field, and zeros where the program leaves them (so `e` is the
+/// same whatever it held before); `name_dirty` tracks the bytes of
+/// `e.name` that may be non-zero. `None` where the program discards the
+/// entry.
+fn fill(
+    e: &mut DnsEvent,
+    name_dirty: &mut usize,
+    p: &Bytes<'_>,
+    d: &Datagram,
+    f: &Found,
+    time_ns: u64,
+) -> Option<()> {
     e.timestamp_ns = time_ns;
+    e.ifindex = 0;
+    e.direction = 0;
     if d.family == FAMILY_IPV4 {
+        e.src_addr = [0; 16];
+        e.dst_addr = [0; 16];
         e.src_addr[..4].copy_from_slice(p.0.get(d.l3 + 12..d.l3 + 16)?);
         e.dst_addr[..4].copy_from_slice(p.0.get(d.l3 + 16..d.l3 + 20)?);
     } else {
@@ -422,8 +452,11 @@ fn event(p: &Bytes<'_>, d: &Datagram, f: &Found, time_ns: u64) -> Option<DnsEven
     e.rcode = (f.flags & 0x0f) as u8;
     e.transport = d.transport;
     e.flags = header_flags(f.flags);
+    e.name[..*name_dirty].fill(0);
+    *name_dirty = 0;
     e.name[..f.name_len].copy_from_slice(p.0.get(f.name_offset..f.name_offset + f.name_len)?);
-    Some(e)
+    *name_dirty = f.name_len;
+    Some(())
 }
 
 #[cfg(test)]
@@ -472,6 +505,62 @@ mod tests {
             assert_eq!((e.txid, e.src_port, e.timestamp_ns), (0x1234, 40000, 7));
             assert_eq!(&e.src_addr[..4], &[10, 0, 0, 1]);
             assert_eq!(parser.counters().queries, 1, "{link:?}");
+        }
+    }
+
+    /// An Ethernet frame holding a UDP query for the wire name `name`, over
+    /// IPv6 or IPv4.
+    fn udp_query(v6: bool, name: &[u8]) -> Vec<u8> {
+        let mut dns = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00".to_vec();
+        dns.extend_from_slice(name);
+        dns.extend_from_slice(&[0, 1, 0, 1]);
+        let mut udp = vec![0x9c, 0x40, 0, 53];
+        udp.extend_from_slice(&((8 + dns.len()) as u16).to_be_bytes());
+        udp.extend_from_slice(&[0, 0]);
+        udp.extend_from_slice(&dns);
+        if !v6 {
+            let mut ip = ipv4_udp_query()[..20].to_vec();
+            ip.extend_from_slice(&udp);
+            return frame_with(ETH_P_IPV4, &ip);
+        }
+        let mut ip = vec![0x60, 0, 0, 0];
+        ip.extend_from_slice(&(udp.len() as u16).to_be_bytes());
+        ip.extend_from_slice(&[17, 64]);
+        ip.extend((0..32).map(|i| 0xf0 | (i as u8 & 0x0f)));
+        ip.extend_from_slice(&udp);
+        frame_with(ETH_P_IPV6, &ip)
+    }
+
+    /// Every field of an event, the whole name buffer included.
+    fn fields(e: &DnsEvent) -> String {
+        format!("{e:?}")
+    }
+
+    #[test]
+    fn one_parser_for_many_frames_gives_the_events_of_fresh_ones() {
+        // Long names then short ones, IPv6 then IPv4: nothing of an earlier
+        // event may show through the reused one.
+        let long = b"\x3fabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk\x07example\x03com\x00";
+        let short = b"\x01a\x01b\x00";
+        let frames = [
+            udp_query(true, long),
+            udp_query(false, short),
+            udp_query(true, short),
+            udp_query(false, long),
+            udp_query(false, short),
+        ];
+        let mut shared = FrameParser::new();
+        for (k, frame) in frames.iter().enumerate() {
+            let mut fresh = Vec::new();
+            FrameParser::new().parse(Link::Ethernet, frame, k as u64, |e, _| {
+                fresh.push(fields(e));
+            });
+            let mut reused = Vec::new();
+            shared.parse(Link::Ethernet, frame, k as u64, |e, _| {
+                reused.push(fields(e));
+            });
+            assert_eq!(fresh.len(), 1, "frame {k}");
+            assert_eq!(reused, fresh, "frame {k}");
         }
     }
 
