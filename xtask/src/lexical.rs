@@ -94,8 +94,9 @@ pub fn train(root: &Path, args: &TrainArgs) -> Result<()> {
         let body = Counts::from_labels(counted.into_iter().map(|(_, label)| label)).body()?;
         let file = encode(&[0.0; model::WEIGHTS], &body);
         let table = parse(&file)?;
+        let dense = table.dense();
         for (_, label) in held_out {
-            benign.push(table.features(label));
+            benign.push(dense.features(label));
             for (context, d) in model::Predictions::new(label) {
                 held_out_cost += u64::from(table.cost(context, d));
                 held_out_predictions += 1;
@@ -104,7 +105,7 @@ pub fn train(root: &Path, args: &TrainArgs) -> Result<()> {
     }
     let body = Counts::from_labels(labels.iter()).body()?;
     let unweighted = encode(&[0.0; model::WEIGHTS], &body);
-    let table = parse(&unweighted)?;
+    let table = parse(&unweighted)?.dense();
     let mut rng = SplitMix64(0x646e_7372_6172_6531);
     let random: Vec<model::Features> = (0..labels.len())
         .map(|_| table.features(&random_label(&mut rng)))
@@ -112,7 +113,7 @@ pub fn train(root: &Path, args: &TrainArgs) -> Result<()> {
 
     let weights = fit(&random, &benign);
     let file = encode(&weights, &body);
-    let model = parse(&file)?;
+    let model = parse(&file)?.dense();
     let score = |features: &[model::Features]| -> Vec<f32> {
         features.iter().map(|f| model.randomness(f)).collect()
     };

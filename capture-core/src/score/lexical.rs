@@ -24,23 +24,31 @@
 
 mod model;
 
+use std::sync::LazyLock;
+
 pub use model::roc_auc;
 use serde::{Deserialize, Serialize};
 
 /// The trained model file.
 const MODEL_FILE: &[u8] = include_bytes!("../../data/lexical-model.bin");
 
-/// The embedded model, checked when this crate is compiled.
-static EMBEDDED: LexicalModel = match model::Table::parse(MODEL_FILE) {
-    Ok(table) => LexicalModel { table },
+/// The embedded model's table, checked when this crate is compiled.
+const TABLE: model::Table<'static> = match model::Table::parse(MODEL_FILE) {
+    Ok(table) => table,
     Err(error) => panic!("{}", error.message()),
 };
 
+/// The embedded model, its costs laid out on first use (under a
+/// millisecond).
+static EMBEDDED: LazyLock<LexicalModel> = LazyLock::new(|| LexicalModel {
+    table: TABLE.dense(),
+});
+
 /// The lexical model: n-gram costs of ordinary labels and the weights that
 /// combine the features into a randomness score.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct LexicalModel {
-    table: model::Table<'static>,
+    table: model::Dense<'static>,
 }
 
 impl LexicalModel {
@@ -230,6 +238,29 @@ mod tests {
     }
 
     #[test]
+    fn dense_costs_are_the_table_costs() {
+        // Every context and symbol, and some bytes that are no symbol, on
+        // the embedded model and on one with wild indexes.
+        let garbage = garbage_table();
+        for table in [TABLE, garbage] {
+            let dense = table.dense();
+            for a in 0..=41 {
+                for b in 0..=41 {
+                    for c in 0..=41 {
+                        for d in (0..=41).chain([255]) {
+                            assert_eq!(
+                                dense.cost([a, b, c], d),
+                                table.cost([a, b, c], d),
+                                "{a} {b} {c} {d}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn malformed_model_files_are_refused() {
         use model::{FormatError, Table};
         assert_eq!(Table::parse(&[]).err(), Some(FormatError::Length));
@@ -243,9 +274,8 @@ mod tests {
         assert_eq!(Table::parse(&longer).err(), Some(FormatError::Length));
     }
 
-    #[test]
-    fn garbage_tables_score_without_panicking() {
-        // The right sizes with wild indexes: every lookup must stay in bounds.
+    /// The embedded model's file with the right sizes and wild indexes.
+    fn garbage_table() -> model::Table<'static> {
         let mut file = MODEL_FILE.to_vec();
         let pairs = 8 + 4 * model::WEIGHTS + model::TABLE_LEN;
         let contexts = pairs + 4 * (model::PAIRS + 1);
@@ -261,8 +291,15 @@ mod tests {
             *byte = 0x80;
         }
         let file: &'static [u8] = Box::leak(file.into_boxed_slice());
-        let table = model::Table::parse(file).expect("sizes are unchanged");
-        let garbage = LexicalModel { table };
+        model::Table::parse(file).expect("sizes are unchanged")
+    }
+
+    #[test]
+    fn garbage_tables_score_without_panicking() {
+        // Every lookup must stay in bounds.
+        let garbage = LexicalModel {
+            table: garbage_table().dense(),
+        };
         for text in [
             "google",
             "xkq7zv9w3j",
