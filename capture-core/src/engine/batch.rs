@@ -65,8 +65,12 @@ pub struct Item {
     pub kind: EventKind,
     /// RCODE.
     pub rcode: u8,
-    /// Index of its answer in the batch (set by [`Batch::push_answered`]).
+    /// Index of its answer in the batch (set by [`Batch::push_answered`],
+    /// or for a query by [`Batch::attach_response`]).
     pub answer: u32,
+    /// A query with its response attached ([`Batch::attach_response`]):
+    /// `rcode` and `answer` are the response's.
+    pub responded: bool,
 }
 
 impl Item {
@@ -99,9 +103,13 @@ impl Item {
             kind,
             rcode,
             answer: NO_ANSWER,
+            responded: false,
         }
     }
 }
+
+/// Slots of a batch's table of latest items per name.
+const LATEST_SLOTS: usize = 256;
 
 /// Observations for one shard.
 #[derive(Debug, Default)]
@@ -109,6 +117,11 @@ pub struct Batch {
     names: Vec<u8>,
     items: Vec<Item>,
     answers: Vec<AnswerSummary>,
+    /// Per slot (name hash modulo [`LATEST_SLOTS`]), the position of the
+    /// latest item whose name hash falls in it. Kept across
+    /// [`Batch::clear`]: a stale position is caught by comparing the name
+    /// hash of the item there, since every item updates its slot.
+    latest: Vec<u32>,
 }
 
 impl Batch {
@@ -118,6 +131,7 @@ impl Batch {
             names: Vec::with_capacity(items * 32),
             items: Vec::with_capacity(items),
             answers: Vec::new(),
+            latest: Vec::new(),
         }
     }
 
@@ -127,13 +141,63 @@ impl Batch {
         item.name_start = self.names.len() as u32;
         item.name_len = name.len() as u16;
         item.answer = NO_ANSWER;
+        item.responded = false;
         self.names.extend_from_slice(name);
+        if self.latest.is_empty() {
+            self.latest = vec![u32::MAX; LATEST_SLOTS];
+        }
+        self.latest[item.name_hash as usize % LATEST_SLOTS] = self.items.len() as u32;
         self.items.push(item);
     }
 
     /// Appends a response with the answer section it carried.
     pub fn push_answered(&mut self, name: &[u8], item: Item, answers: &Answers) {
         self.push(name, item);
+        let index = self.push_answer(answers);
+        if let Some(last) = self.items.last_mut() {
+            last.answer = index;
+        }
+    }
+
+    /// Attaches the response `response` for `name` (with the answer section
+    /// it carried, when read) to the query it answers, if that query is
+    /// the latest item of the name in this batch, was asked by the
+    /// response's client and has no response yet; returns whether it did.
+    /// The shard then counts both with one lookup of the name, at the
+    /// query's place: no item of the name lies between the two, so nothing
+    /// it counts changes. Otherwise nothing changes and the response is
+    /// pushed as usual.
+    pub fn attach_response(
+        &mut self,
+        name: &[u8],
+        response: &Item,
+        answers: Option<&Answers>,
+    ) -> bool {
+        let Some(&at) = self.latest.get(response.name_hash as usize % LATEST_SLOTS) else {
+            return false;
+        };
+        let Some(query) = self.items.get(at as usize) else {
+            return false;
+        };
+        let start = query.name_start as usize;
+        let matches = query.name_hash == response.name_hash
+            && query.kind == EventKind::Query
+            && !query.responded
+            && query.host == response.host
+            && self.names.get(start..start + usize::from(query.name_len)) == Some(name);
+        if !matches {
+            return false;
+        }
+        let answer = answers.map_or(NO_ANSWER, |a| self.push_answer(a));
+        let query = &mut self.items[at as usize];
+        query.responded = true;
+        query.rcode = response.rcode;
+        query.answer = answer;
+        true
+    }
+
+    /// Stores what an answer section said; returns its index.
+    fn push_answer(&mut self, answers: &Answers) -> u32 {
         let chain_start = self.names.len();
         for (k, link) in answers.chain.iter().enumerate() {
             if k > 0 {
@@ -153,10 +217,8 @@ impl Batch {
             *slot = HostAddr::from(*addr);
             summary.addr_count += 1;
         }
-        if let Some(last) = self.items.last_mut() {
-            last.answer = self.answers.len() as u32;
-        }
         self.answers.push(summary);
+        (self.answers.len() - 1) as u32
     }
 
     /// The observations, each with its name and, for a response that
@@ -205,5 +267,136 @@ impl AnswerSummary {
         self.addrs[..usize::from(self.addr_count)]
             .iter()
             .map(|a| a.ip())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{
+        engine::{
+            name_hasher,
+            state::{Limits, ShardState},
+        },
+        score::lists::Lists,
+    };
+
+    fn query(name: &str, host: &str) -> Item {
+        Item::for_test(&name_hasher(), name, host, 1, EventKind::Query, 1, 0)
+    }
+
+    fn response(name: &str, host: &str, rcode: u8) -> Item {
+        Item::for_test(&name_hasher(), name, host, 2, EventKind::Response, 1, rcode)
+    }
+
+    #[test]
+    fn a_response_attaches_to_the_latest_item_of_its_name_if_its_clients_query() {
+        let mut b = Batch::default();
+        b.push(b"a.example", query("a.example", "10.0.0.1"));
+        assert!(b.attach_response(b"a.example", &response("a.example", "10.0.0.1", 3), None));
+        assert_eq!(
+            (b.len(), b.items[0].responded, b.items[0].rcode),
+            (1, true, 3)
+        );
+        // Once only: a second response is an item of its own.
+        assert!(!b.attach_response(b"a.example", &response("a.example", "10.0.0.1", 0), None));
+        // Another client's query came last: not this client's.
+        b.push(b"a.example", query("a.example", "10.0.0.2"));
+        b.push(b"b.example", query("b.example", "10.0.0.1"));
+        assert!(!b.attach_response(b"a.example", &response("a.example", "10.0.0.1", 0), None));
+        assert!(b.attach_response(b"a.example", &response("a.example", "10.0.0.2", 0), None));
+        // A response last of its name: nothing to attach to.
+        b.push(b"c.example", response("c.example", "10.0.0.1", 0));
+        assert!(!b.attach_response(b"c.example", &response("c.example", "10.0.0.1", 0), None));
+        // Never asked, and after a clear.
+        assert!(!b.attach_response(b"d.example", &response("d.example", "10.0.0.1", 0), None));
+        b.clear();
+        assert!(!b.attach_response(b"b.example", &response("b.example", "10.0.0.1", 0), None));
+    }
+
+    /// A test event: name, host, and for a response its rcode and whether
+    /// it carried answers.
+    type Event<'a> = (&'a str, &'a str, Option<(u8, bool)>);
+
+    /// The state after counting `events` in batches of `batch` items,
+    /// responses attached where they can be when `attach`, as a snapshot's
+    /// JSON.
+    fn counted(events: &[Event<'_>], attach: bool, batch: usize) -> String {
+        let limits = Limits {
+            fold_names: 3,
+            ..Limits::default()
+        };
+        let mut state = ShardState::new(limits, name_hasher(), Arc::new(Lists::embedded()));
+        let answers = crate::ingest::answers::Answers {
+            chain: vec!["edge.cdn.example".to_owned()],
+            addresses: vec!["192.0.2.9".parse().expect("literal")],
+            ttl: Some((30, 60)),
+            records: 2,
+            truncated: false,
+        };
+        for part in events.chunks(batch) {
+            let mut b = Batch::default();
+            for &(name, host, reply) in part {
+                let n = name.as_bytes();
+                match reply {
+                    None => b.push(n, query(name, host)),
+                    Some((rcode, answered)) => {
+                        let item = response(name, host, rcode);
+                        let answers = answered.then_some(&answers);
+                        if attach && b.attach_response(n, &item, answers) {
+                            continue;
+                        }
+                        match answers {
+                            Some(a) => b.push_answered(n, item, a),
+                            None => b.push(n, item),
+                        }
+                    }
+                }
+            }
+            for (item, name, answer) in b.iter() {
+                state.count(item, name, answer);
+            }
+        }
+        serde_json::to_string(state.data()).expect("serializes")
+    }
+
+    #[test]
+    fn attached_responses_count_as_responses_apart() {
+        let (h1, h2) = ("10.0.0.1", "10.0.0.2");
+        let q = None;
+        let nx = Some((3, false));
+        let ok = Some((0, true));
+        let events = [
+            ("a.example", h1, q),
+            ("a.example", h1, ok),
+            ("a.example", h2, q),
+            ("b.example", h1, q),
+            ("a.example", h2, nx),
+            ("b.example", h1, ok),
+            ("b.example", h1, ok),
+            ("never.example", h1, ok),
+            // Past the fold limit of three names: folded queries have no
+            // entry, so their responses are unmatched either way.
+            ("n1.fold.example", h1, q),
+            ("n2.fold.example", h1, q),
+            ("n3.fold.example", h1, q),
+            ("n4.fold.example", h1, q),
+            ("n4.fold.example", h1, nx),
+            ("n1.fold.example", h2, q),
+            ("n1.fold.example", h2, ok),
+            ("c.example", h1, q),
+            ("c.example", h2, q),
+            ("c.example", h1, ok),
+            ("c.example", h2, nx),
+        ];
+        for batch in [1, 2, 3, events.len()] {
+            assert_eq!(
+                counted(&events, true, batch),
+                counted(&events, false, batch),
+                "batches of {batch}"
+            );
+        }
     }
 }

@@ -25,6 +25,7 @@ pub mod view;
 
 use std::{collections::HashMap, hash::BuildHasher, sync::Arc, thread::JoinHandle};
 
+use capture_common::EventKind;
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use thiserror::Error;
 
@@ -388,7 +389,9 @@ pub struct Batcher {
 
 impl Batcher {
     /// Queues `observation` for its shard; a batch that fills up goes to
-    /// `full` with its shard index. The gateway's own upstream queries are
+    /// `full` with its shard index. A response whose name's latest item in
+    /// the pending batch is its client's query rides on that query
+    /// ([`Batch::attach_response`]), so the shard looks the name up once. The gateway's own upstream queries are
     /// not a client's and are not counted per host (the capture counters
     /// count them per direction).
     pub fn push<E>(
@@ -412,10 +415,16 @@ impl Batcher {
             kind: observation.kind,
             rcode: observation.rcode,
             answer: Item::NO_ANSWER,
+            responded: false,
         };
-        match observation.answers.parsed() {
-            Some(answers) => self.pending[shard].push_answered(name, item, answers),
-            None => self.pending[shard].push(name, item),
+        let batch = &mut self.pending[shard];
+        let answers = observation.answers.parsed();
+        if item.kind == EventKind::Response && batch.attach_response(name, &item, answers) {
+            return Ok(());
+        }
+        match answers {
+            Some(answers) => batch.push_answered(name, item, answers),
+            None => batch.push(name, item),
         }
         if self.pending[shard].len() >= BATCH {
             return full(shard, self.take(shard));

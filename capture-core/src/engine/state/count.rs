@@ -25,14 +25,26 @@ use crate::{
 impl ShardState {
     /// Counts one observation; `name` is its name, `item` the rest, and
     /// `answer` what a response's answer section said.
+    /// A query with its response attached counts both, the response with
+    /// the query's lookup of the name.
     pub fn count(&mut self, item: &Item, name: &[u8], answer: Option<AnswerView<'_>>) {
         match item.kind {
-            EventKind::Query => self.count_query(item, name),
-            EventKind::Response => self.count_response(item, name, answer),
+            EventKind::Query => {
+                let counted = self.count_query(item, name);
+                if item.responded {
+                    self.count_response(counted, item, answer);
+                }
+            }
+            EventKind::Response => {
+                let counted = self.find_name(item.name_hash, name);
+                self.count_response(counted, item, answer);
+            }
         }
     }
 
-    pub(super) fn count_query(&mut self, item: &Item, name: &[u8]) {
+    /// Counts a query; returns the index of its name, if it has an entry
+    /// (`None` when it was folded into an aggregate).
+    pub(super) fn count_query(&mut self, item: &Item, name: &[u8]) -> Option<u32> {
         let t = item.time_ns;
         self.data.totals.queries += 1;
         let host = self.host(item.host);
@@ -41,10 +53,7 @@ impl ShardState {
             None => {
                 // A new name: its registered domain is looked up here, once.
                 let domain_name = &name[domain::registered_domain_offset(name)..];
-                match self.admit_name(item, name, domain_name, host) {
-                    Some(i) => i,
-                    None => return,
-                }
+                self.admit_name(item, name, domain_name, host)?
             }
         };
         // The pair first: it reads the name's counts as they were.
@@ -65,6 +74,7 @@ impl ShardState {
         entry.qtypes |= qtype::bit(item.qtype);
         let domain = entry.domain;
         self.touch_domain(domain, t);
+        Some(name_index)
     }
 
     /// Creates the entry for a new name; `None` when the query was folded
@@ -379,15 +389,17 @@ impl ShardState {
         true
     }
 
+    /// Counts a response to name `counted` (`None`: a name without an
+    /// entry, never asked or folded).
     pub(super) fn count_response(
         &mut self,
+        counted: Option<u32>,
         item: &Item,
-        name: &[u8],
         answer: Option<AnswerView<'_>>,
     ) {
         self.data.totals.responses += 1;
         let nx = item.rcode == 3;
-        let Some(n) = self.find_name(item.name_hash, name) else {
+        let Some(n) = counted else {
             self.data.totals.unmatched_responses += 1;
             return;
         };
