@@ -165,11 +165,26 @@ fn path_prefix(path: Option<&Path>) -> String {
     path.map_or_else(String::new, |p| format!("{}: ", p.display()))
 }
 
+/// What a [`SuffixList`] says of every name under one domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DomainVerdict {
+    /// Every name under the domain matches.
+    Matches,
+    /// No name under the domain matches.
+    NoMatch,
+    /// Entries lie below the domain: each name is looked up.
+    PerName,
+}
+
 /// A set of domain suffixes matched on label boundaries.
 #[derive(Clone, Debug)]
 pub struct SuffixList {
     kind: ListKind,
     suffixes: HashSet<Box<str>>,
+    /// Every proper suffix of an entry on a label boundary (`amazonaws.com`
+    /// and `com` for `compute-1.amazonaws.com`): the domains with entries
+    /// below them.
+    ancestors: HashSet<Box<str>>,
     /// The most labels any entry has; longer candidate suffixes of a name
     /// cannot match and are not looked up.
     max_labels: usize,
@@ -181,6 +196,7 @@ impl SuffixList {
         Self {
             kind,
             suffixes: HashSet::new(),
+            ancestors: HashSet::new(),
             max_labels: 0,
         }
     }
@@ -249,6 +265,39 @@ impl SuffixList {
     pub fn extend(&mut self, other: SuffixList) {
         self.max_labels = self.max_labels.max(other.max_labels);
         self.suffixes.extend(other.suffixes);
+        self.ancestors.extend(other.ancestors);
+    }
+
+    /// What the list says of the names under `domain`, worked out once for
+    /// all of them: when no entry lies strictly below `domain`, a name
+    /// under it matches exactly when `domain` does (a listed suffix of the
+    /// name is `domain`, one of its parents, or below it).
+    pub fn domain_verdict(&self, domain: &str) -> DomainVerdict {
+        if self.ancestors.contains(domain) {
+            DomainVerdict::PerName
+        } else if self.matching(domain).is_some() {
+            DomainVerdict::Matches
+        } else {
+            DomainVerdict::NoMatch
+        }
+    }
+
+    /// Whether [`matching`](Self::matching) finds an entry for `name`,
+    /// given `verdict`, the [`domain_verdict`](Self::domain_verdict) of
+    /// `domain`. A name that is not under `domain` on a label boundary, or
+    /// that `matching` would first normalize, is looked up itself.
+    pub fn name_matches(&self, verdict: DomainVerdict, name: &str, domain: &str) -> bool {
+        let under = name.len() <= MAX_NAME_LEN
+            && name
+                .strip_suffix(domain)
+                .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+            && !name.ends_with('.')
+            && !name.bytes().any(|b| b.is_ascii_uppercase());
+        match verdict {
+            DomainVerdict::Matches if under => true,
+            DomainVerdict::NoMatch if under => false,
+            _ => self.matching(name).is_some(),
+        }
     }
 
     /// The longest listed suffix that `name` equals or ends with on a label
@@ -321,6 +370,9 @@ impl SuffixList {
     fn insert(&mut self, suffix: String) {
         let labels = suffix.bytes().filter(|&b| b == b'.').count() + 1;
         self.max_labels = self.max_labels.max(labels);
+        for (dot, _) in suffix.match_indices('.') {
+            self.ancestors.insert(suffix[dot + 1..].into());
+        }
         self.suffixes.insert(suffix.into_boxed_str());
     }
 }
@@ -428,6 +480,56 @@ impl Default for Lists {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_domain_verdict_gives_the_match_of_every_name_under_it() {
+        // The shipped lists, and entries nested in one another.
+        let mut lists: Vec<SuffixList> = ListKind::ALL.map(SuffixList::embedded).into();
+        lists.push(
+            SuffixList::parse(
+                ListKind::Watch,
+                "amazonaws.com\ncompute-1.amazonaws.com\nx.y.example.org\nco.uk\n",
+            )
+            .expect("valid"),
+        );
+        for list in &lists {
+            let mut names: Vec<String> = Vec::new();
+            for entry in list.iter() {
+                let parent = entry.split_once('.').map_or("", |(_, p)| p);
+                for name in [
+                    entry.to_owned(),
+                    format!("a.{entry}"),
+                    format!("a.b.{entry}"),
+                    format!("x{entry}"),
+                    format!("A.{entry}"),
+                    format!("a.{entry}."),
+                    parent.to_owned(),
+                    format!("a.{parent}"),
+                    format!("{}.{entry}", "q".repeat(250)),
+                ] {
+                    names.push(name);
+                }
+            }
+            for name in &names {
+                let lower = name.to_ascii_lowercase();
+                let domains = [
+                    crate::engine::domain::registered_domain(lower.trim_end_matches('.')),
+                    lower.rsplit('.').next().unwrap_or(""),
+                    "",
+                    "unrelated.example",
+                ];
+                for domain in domains {
+                    let verdict = list.domain_verdict(domain);
+                    assert_eq!(
+                        list.name_matches(verdict, name, domain),
+                        list.matching(name).is_some(),
+                        "{:?}: {name:?} under {domain:?} ({verdict:?})",
+                        list.kind()
+                    );
+                }
+            }
+        }
+    }
 
     fn list(text: &str) -> SuffixList {
         match SuffixList::parse(ListKind::Watch, text) {

@@ -11,11 +11,19 @@ use crate::score::{
     class::NameClass,
     combine::{self, has_long_label, marks},
     lexical::LexicalModel,
-    lists::ListKind,
+    lists::{DomainVerdict, ListKind},
 };
 
 /// Cached beacon bits are kept as `bits × 4` in a byte.
 pub(super) const BEACON_BITS_SCALE: f32 = 4.0;
+
+/// The lists a name is marked against, with their marks.
+pub(super) const MARKED_LISTS: [(ListKind, u8); 4] = [
+    (ListKind::CdnCloud, marks::CDN),
+    (ListKind::DynamicDns, marks::DYNAMIC_DNS),
+    (ListKind::IpLookup, marks::IP_LOOKUP),
+    (ListKind::Watch, marks::WATCH),
+];
 
 impl ShardState {
     /// Scores up to `budget` names and dirty rings not scored yet (lexical
@@ -28,8 +36,10 @@ impl ShardState {
             let i = self.scored_names;
             self.scored_names += 1;
             budget -= 1;
-            let label = self.label_randomness(self.data.names.get(i).domain, model);
-            let (lexical, marks, class) = self.name_features(i, label, model);
+            let domain = self.data.names.get(i).domain;
+            let label = self.label_randomness(domain, model);
+            let lists = self.domain_lists(domain);
+            let (lexical, marks, class) = self.name_features(i, label, lists, model);
             let e = self.data.names.get_mut(i);
             e.lexical = lexical;
             e.marks = marks;
@@ -86,9 +96,34 @@ impl ShardState {
         scored
     }
 
+    /// What each marked list says of `domain`'s names, worked out the
+    /// first time it is asked for.
+    fn domain_lists(&mut self, domain: u32) -> [DomainVerdict; MARKED_LISTS.len()] {
+        let d = domain as usize;
+        if self.domain_lists.len() <= d {
+            self.domain_lists
+                .resize(self.data.domains.len().max(d + 1), None);
+        }
+        if let Some(verdicts) = self.domain_lists[d] {
+            return verdicts;
+        }
+        let text = self.data.arena.get(self.data.domains.get(domain).name);
+        let text = std::str::from_utf8(text).unwrap_or("");
+        let verdicts = MARKED_LISTS.map(|(kind, _)| self.lists.get(kind).domain_verdict(text));
+        self.domain_lists[d] = Some(verdicts);
+        verdicts
+    }
+
     /// Lexical randomness (quantized), list marks and class of name `i`,
-    /// whose registrable label scored `label`.
-    fn name_features(&self, i: u32, label: f32, model: &LexicalModel) -> (u8, u8, NameClass) {
+    /// whose registrable label scored `label` and whose domain the lists
+    /// judged `lists`.
+    fn name_features(
+        &self,
+        i: u32,
+        label: f32,
+        lists: [DomainVerdict; MARKED_LISTS.len()],
+        model: &LexicalModel,
+    ) -> (u8, u8, NameClass) {
         let e = self.data.names.get(i);
         let name = std::str::from_utf8(self.data.arena.get(e.name)).unwrap_or("");
         let domain = std::str::from_utf8(self.data.arena.get(self.data.domains.get(e.domain).name))
@@ -104,13 +139,8 @@ impl ShardState {
             randomness = randomness.max(model.score(sub).randomness);
         }
         let mut m = marks::SCORED;
-        for (kind, bit) in [
-            (ListKind::CdnCloud, marks::CDN),
-            (ListKind::DynamicDns, marks::DYNAMIC_DNS),
-            (ListKind::IpLookup, marks::IP_LOOKUP),
-            (ListKind::Watch, marks::WATCH),
-        ] {
-            if self.lists.get(kind).matching(name).is_some() {
+        for ((kind, bit), verdict) in MARKED_LISTS.into_iter().zip(lists) {
+            if self.lists.get(kind).name_matches(verdict, name, domain) {
                 m |= bit;
             }
         }

@@ -42,8 +42,9 @@ pub use ring::{RING_BEATS, RING_MAX_HOSTS};
 use super::NameHasher;
 use crate::{
     model::status::{Pressure, Totals},
-    score::lists::Lists,
+    score::lists::{DomainVerdict, Lists},
 };
+use cache::MARKED_LISTS;
 use index::{Index, table_bytes};
 use ring::NS_PER_DS;
 
@@ -104,6 +105,9 @@ pub struct ShardState {
     /// domain (NaN until scored): the label is shared by all the domain's
     /// names, so it is scored once per domain, not per name.
     label_randomness: Vec<f32>,
+    /// What each list says of each domain's names ([`MARKED_LISTS`] order;
+    /// `None` until asked), so most names are marked without a lookup.
+    domain_lists: Vec<Option<[DomainVerdict; MARKED_LISTS.len()]>>,
     /// Rings with beats newer than their cached beacon score.
     dirty_rings: Vec<u32>,
     /// Bytes the answers hold ([`AnswerEntry::bytes`], summed).
@@ -123,6 +127,7 @@ impl ShardState {
             lists,
             scored_names: 0,
             label_randomness: Vec::new(),
+            domain_lists: Vec::new(),
             dirty_rings: Vec::new(),
             answer_bytes: 0,
         }
@@ -192,6 +197,8 @@ impl ShardState {
                 .sum::<usize>()
             + d.overflow.names.bytes()
             + self.label_randomness.capacity() * size_of::<f32>()
+            + self.domain_lists.capacity()
+                * size_of::<Option<[DomainVerdict; MARKED_LISTS.len()]>>()
             + self.answer_bytes
             + table_bytes(&i.names)
             + table_bytes(&i.domains)
