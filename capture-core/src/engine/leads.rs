@@ -9,7 +9,7 @@ use hashbrown::HashMap;
 
 use super::{
     state::ShardState,
-    view::{ScoreContext, signals},
+    view::{KnownScores, ScoreContext, signals},
 };
 use crate::{
     model::{host::HostAddr, query::ReportQuery, report::FINDING_NAMES},
@@ -33,8 +33,14 @@ const LEAD_CAP: usize = FINDING_NAMES;
 /// words its best three); every beacon is explained.
 const EXPLAINED: usize = 3;
 
-/// This shard's leads for `q` (its time and host filters).
-pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
+/// This shard's leads for `q` (its time and host filters); the quick
+/// score of every name scored on the way goes into `known`.
+pub fn leads(
+    state: &ShardState,
+    ctx: &ScoreContext,
+    q: &ReportQuery,
+    known: &mut KnownScores,
+) -> Leads {
     let since = q.since_ns.unwrap_or(0);
     let only = q.host.map(HostAddr::from);
     let mut out = Leads::default();
@@ -73,6 +79,7 @@ pub fn leads(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Leads {
         }
         let (s, beacon_host) = signals(state, i, ctx, false);
         let scored = combine::evaluate(&s, &ctx.base, false);
+        known.set(i, scored.score);
         let random_nx = e.nxdomain > 0 && combine::is_random(s.randomness);
         // Names answered NXDOMAIN make leads too, so a DGA burst can take
         // the ones of its shape that read as words.

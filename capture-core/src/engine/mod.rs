@@ -46,7 +46,7 @@ use crate::{
 };
 use batch::{Batch, Item};
 use state::{Limits, ShardData, ShardState};
-use view::{HostPartial, ScoreContext};
+use view::{HostPartial, KnownScores, ScoreContext};
 
 /// Observations per batch handed to a shard.
 pub const BATCH: usize = 1024;
@@ -283,6 +283,9 @@ fn run_shard(
     recycle: &Sender<Batch>,
     idle_scoring: bool,
 ) {
+    // The scores of the last leads request, kept for the name rows of the
+    // same report if they are asked next.
+    let mut known: Option<(Arc<ScoreContext>, KnownScores)> = None;
     loop {
         // Score new names and rings while idle; block once all are scored.
         let msg = match rx.try_recv() {
@@ -302,7 +305,7 @@ fn run_shard(
         // is dropped (its asker sees the shard fail to answer), the panic is
         // logged, and the shard goes on with the next one.
         let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handle(&mut state, msg, recycle)
+            handle(&mut state, msg, recycle, &mut known)
         }));
         if handled.is_err() {
             log::error!("a shard failed on one message and dropped it (see the panic above)");
@@ -310,8 +313,17 @@ fn run_shard(
     }
 }
 
-/// Handles one message on a shard.
-fn handle(state: &mut ShardState, msg: ShardMsg, recycle: &Sender<Batch>) {
+/// Handles one message on a shard. `known` holds the quick scores of the
+/// last message if it asked for leads: the name rows of the same context,
+/// asked right after, reuse them; any other message drops them (a batch
+/// changes the counts they came from).
+fn handle(
+    state: &mut ShardState,
+    msg: ShardMsg,
+    recycle: &Sender<Batch>,
+    known: &mut Option<(Arc<ScoreContext>, KnownScores)>,
+) {
+    let last = known.take();
     match msg {
         ShardMsg::Batch(mut batch) => {
             for (item, name, answer) in batch.iter() {
@@ -331,7 +343,11 @@ fn handle(state: &mut ShardState, msg: ShardMsg, recycle: &Sender<Batch>) {
             reply,
         } => {
             state.refresh_scores(usize::MAX);
-            let _ = reply.send(view::name_rows(state, &context, &query));
+            let scores = last
+                .filter(|(scored_in, _)| Arc::ptr_eq(scored_in, &context))
+                .map(|(_, scores)| scores)
+                .unwrap_or_default();
+            let _ = reply.send(view::name_rows(state, &context, &query, &scores));
         }
         ShardMsg::Domains {
             context,
@@ -347,7 +363,10 @@ fn handle(state: &mut ShardState, msg: ShardMsg, recycle: &Sender<Batch>) {
             reply,
         } => {
             state.refresh_scores(usize::MAX);
-            let _ = reply.send(leads::leads(state, &context, &query));
+            let mut scores = KnownScores::for_names(state.name_count());
+            let leads = leads::leads(state, &context, &query, &mut scores);
+            let _ = reply.send(leads);
+            *known = Some((context, scores));
         }
         ShardMsg::Hosts { name, reply } => {
             let _ = reply.send(view::hosts(state, &name));

@@ -512,6 +512,34 @@ fn quick_score(state: &ShardState, i: u32, ctx: &ScoreContext) -> f32 {
     combine::evaluate(&signals(state, i, ctx, false).0, &ctx.base, false).score
 }
 
+/// Quick scores one request already computed in a context, by name index,
+/// so that the next request of the same report does not score those names
+/// again (the leads score most names, the name rows all of them).
+#[derive(Debug, Default)]
+pub struct KnownScores(Vec<f32>);
+
+impl KnownScores {
+    /// Room for the scores of `names` names, none known yet.
+    pub fn for_names(names: usize) -> Self {
+        Self(vec![f32::NAN; names])
+    }
+
+    /// Records the quick score of name `i`.
+    pub fn set(&mut self, i: u32, score: f32) {
+        if let Some(slot) = self.0.get_mut(i as usize) {
+            *slot = score;
+        }
+    }
+
+    /// The quick score of name `i`: known, or computed now.
+    fn score(&self, state: &ShardState, i: u32, ctx: &ScoreContext) -> f32 {
+        match self.0.get(i as usize) {
+            Some(&known) if !known.is_nan() => known,
+            _ => quick_score(state, i, ctx),
+        }
+    }
+}
+
 /// Whether name `i` passes the query's time and host filters.
 fn passes(state: &ShardState, i: u32, q: &ReportQuery, host: Option<HostAddr>) -> bool {
     state.name(i).last_seen >= q.since_ns.unwrap_or(0)
@@ -557,7 +585,12 @@ fn listed(state: &ShardState, i: u32, ctx: &ScoreContext) -> Listed {
 /// `q.per_domain` per registered domain) or the `q.top` least queried.
 /// Names on the allow list are counted, not shown; names on the deny list
 /// come apart, all of them.
-pub fn name_rows(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> NameRows {
+pub fn name_rows(
+    state: &ShardState,
+    ctx: &ScoreContext,
+    q: &ReportQuery,
+    known: &KnownScores,
+) -> NameRows {
     let host = q.host.map(HostAddr::from);
     let mut allow_hidden = 0u64;
     let mut denied: Vec<Row> = Vec::new();
@@ -600,7 +633,7 @@ pub fn name_rows(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Nam
                     .names()
                     .map(|(i, _)| i)
                     .filter(|&i| wanted(i))
-                    .filter(|&i| q.min_score <= 0.0 || quick_score(state, i, ctx) >= q.min_score)
+                    .filter(|&i| q.min_score <= 0.0 || known.score(state, i, ctx) >= q.min_score)
                     .collect();
                 if picked.len() > q.top {
                     picked.select_nth_unstable_by(q.top - 1, order);
@@ -623,7 +656,7 @@ pub fn name_rows(state: &ShardState, ctx: &ScoreContext, q: &ReportQuery) -> Nam
                     if !wanted(i) {
                         continue;
                     }
-                    let score = quick_score(state, i, ctx);
+                    let score = known.score(state, i, ctx);
                     if score < q.min_score {
                         continue;
                     }
@@ -998,7 +1031,7 @@ mod tests {
 
         fn rows(&mut self, q: &ReportQuery) -> Vec<Row> {
             let ctx = self.context();
-            name_rows(&self.0, &ctx, q).rows
+            name_rows(&self.0, &ctx, q, &KnownScores::default()).rows
         }
 
         fn context(&mut self) -> ScoreContext {
@@ -1033,6 +1066,37 @@ mod tests {
         {
             s.answer(name, "10.0.1.1", &[&format!("198.51.100.{k}")], &[], 300);
         }
+    }
+
+    #[test]
+    fn name_rows_after_leads_are_the_name_rows_alone() {
+        let mut s = Shard::new();
+        background(&mut s);
+        for k in 0..30 {
+            let name = format!("q{k}x7kz{}.rare-{}.net", k * 7919, k % 4);
+            s.ask(&name, "10.0.0.7", f64::from(k), 1);
+            if k % 3 == 0 {
+                s.answer_nx(&name, "10.0.0.7");
+            }
+        }
+        let ctx = s.context();
+        let q = ReportQuery {
+            top: 1000,
+            per_domain: 0,
+            ..ReportQuery::default()
+        };
+        let alone = name_rows(&s.0, &ctx, &q, &KnownScores::default()).rows;
+        let mut known = KnownScores::for_names(s.0.name_count());
+        crate::engine::leads::leads(&s.0, &ctx, &q, &mut known);
+        assert!(known.0.iter().filter(|k| !k.is_nan()).count() >= 30);
+        let after = name_rows(&s.0, &ctx, &q, &known).rows;
+        let key = |rows: &[Row]| -> Vec<(String, u32)> {
+            rows.iter()
+                .map(|r| (r.name.clone(), r.score.to_bits()))
+                .collect()
+        };
+        assert_eq!(key(&after), key(&alone));
+        assert!(alone.len() > 30);
     }
 
     #[test]
