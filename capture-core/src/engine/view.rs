@@ -220,7 +220,7 @@ fn name_base(state: &ShardState) -> (BaseRates, Vec<HostAddr>, Vec<HostAddr>) {
         if base.history_start_ns == 0 || domain_seen < base.history_start_ns {
             base.history_start_ns = domain_seen;
         }
-        if let Some(t) = tld(state.name_text(i)) {
+        if let Some(t) = tld(state.name_bytes(i)) {
             match base.tlds.get_mut(t) {
                 Some(n) => *n += 1,
                 None => {
@@ -401,7 +401,7 @@ pub(super) fn signals<'a>(
     });
     (
         NameSignals {
-            tld: tld(state.name_text(i)),
+            tld: tld(state.name_bytes(i)),
             queries: e.queries,
             hosts: u64::from(e.hosts),
             randomness: f32::from(e.lexical) / 255.0,
@@ -467,10 +467,12 @@ fn answer_facts<'a>(a: &'a AnswerEntry, sinkholes: &AddressList) -> AnswerFacts<
 /// The last label of a dotted name, if it has more than one and looks like
 /// a TLD (letters, or an IDN `xn--` label); a numeric last label is a
 /// local mistake (an address with a suffix), not a TLD.
-fn tld(name: &str) -> Option<&str> {
-    name.rsplit_once('.').map(|(_, t)| t).filter(|t| {
-        !t.is_empty() && (t.bytes().all(|b| b.is_ascii_lowercase()) || t.starts_with("xn--"))
-    })
+/// Reads the bytes of the name (the last label only is checked as text).
+fn tld(name: &[u8]) -> Option<&str> {
+    let dot = name.iter().rposition(|&b| b == b'.')?;
+    let t = &name[dot + 1..];
+    let looks = !t.is_empty() && (t.iter().all(u8::is_ascii_lowercase) || t.starts_with(b"xn--"));
+    looks.then(|| std::str::from_utf8(t).ok()).flatten()
 }
 
 /// A name and its quick score, ordered as [`score_order`] orders rows

@@ -252,7 +252,13 @@ impl ShardState {
 
     /// The text of name `i`.
     pub fn name_text(&self, i: u32) -> &str {
-        std::str::from_utf8(self.data.arena.get(self.data.names.get(i).name)).unwrap_or("")
+        std::str::from_utf8(self.name_bytes(i)).unwrap_or("")
+    }
+
+    /// The bytes of name `i`'s text, unchecked (for what reads a part of
+    /// it only).
+    pub fn name_bytes(&self, i: u32) -> &[u8] {
+        self.data.arena.get(self.data.names.get(i).name)
     }
 
     /// Name `i`'s entry.
