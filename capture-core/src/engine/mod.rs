@@ -410,9 +410,9 @@ impl Batcher {
     /// Queues `observation` for its shard; a batch that fills up goes to
     /// `full` with its shard index. A response whose name's latest item in
     /// the pending batch is its client's query rides on that query
-    /// ([`Batch::attach_response`]), so the shard looks the name up once. The gateway's own upstream queries are
-    /// not a client's and are not counted per host (the capture counters
-    /// count them per direction).
+    /// ([`Batch::attach_response`]), so the shard looks the name up once.
+    /// The gateway's own upstream queries are not a client's and are not
+    /// counted per host (the capture counters count them per direction).
     pub fn push<E>(
         &mut self,
         observation: &Observation<'_>,

@@ -466,8 +466,8 @@ fn answer_facts<'a>(a: &'a AnswerEntry, sinkholes: &AddressList) -> AnswerFacts<
 
 /// The last label of a dotted name, if it has more than one and looks like
 /// a TLD (letters, or an IDN `xn--` label); a numeric last label is a
-/// local mistake (an address with a suffix), not a TLD.
-/// Reads the bytes of the name (the last label only is checked as text).
+/// local mistake (an address with a suffix), not a TLD. Reads the name's
+/// bytes: only the last label is checked as text.
 fn tld(name: &[u8]) -> Option<&str> {
     let dot = name.iter().rposition(|&b| b == b'.')?;
     let t = &name[dot + 1..];

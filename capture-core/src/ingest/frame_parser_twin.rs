@@ -416,10 +416,10 @@ fn answer_bytes<'a>(frame: &'a [u8], f: &Found, message_end: usize) -> AnswerByt
 }
 
 /// Fills `e` with the message `f` as the XDP program fills a ring entry:
-/// every field, and zeros where the program leaves them (so `e` is the
-/// same whatever it held before); `name_dirty` tracks the bytes of
-/// `e.name` that may be non-zero. `None` where the program discards the
-/// entry.
+/// every field it sets, and zeros where it leaves them, so `e` is the same
+/// whatever message it held before (`ifindex` and `direction` are never
+/// set here and stay zero); `name_dirty` tracks the bytes of `e.name` that
+/// may be non-zero. `None` where the program discards the entry.
 fn fill(
     e: &mut DnsEvent,
     name_dirty: &mut usize,
@@ -429,8 +429,6 @@ fn fill(
     time_ns: u64,
 ) -> Option<()> {
     e.timestamp_ns = time_ns;
-    e.ifindex = 0;
-    e.direction = 0;
     if d.family == FAMILY_IPV4 {
         e.src_addr = [0; 16];
         e.dst_addr = [0; 16];

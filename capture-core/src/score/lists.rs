@@ -287,16 +287,19 @@ impl SuffixList {
     /// `domain`. A name that is not under `domain` on a label boundary, or
     /// that `matching` would first normalize, is looked up itself.
     pub fn name_matches(&self, verdict: DomainVerdict, name: &str, domain: &str) -> bool {
+        if verdict == DomainVerdict::PerName {
+            return self.matching(name).is_some();
+        }
         let under = name.len() <= MAX_NAME_LEN
             && name
                 .strip_suffix(domain)
                 .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
             && !name.ends_with('.')
             && !name.bytes().any(|b| b.is_ascii_uppercase());
-        match verdict {
-            DomainVerdict::Matches if under => true,
-            DomainVerdict::NoMatch if under => false,
-            _ => self.matching(name).is_some(),
+        if under {
+            verdict == DomainVerdict::Matches
+        } else {
+            self.matching(name).is_some()
         }
     }
 

@@ -18,12 +18,21 @@ use crate::score::{
 pub(super) const BEACON_BITS_SCALE: f32 = 4.0;
 
 /// The lists a name is marked against, with their marks.
-pub(super) const MARKED_LISTS: [(ListKind, u8); 4] = [
+const MARKED_LISTS: [(ListKind, u8); 4] = [
     (ListKind::CdnCloud, marks::CDN),
     (ListKind::DynamicDns, marks::DYNAMIC_DNS),
     (ListKind::IpLookup, marks::IP_LOOKUP),
     (ListKind::Watch, marks::WATCH),
 ];
+
+/// What every name of one domain shares, scored once per domain.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct DomainFeatures {
+    /// Lexical randomness of the registrable label.
+    label: f32,
+    /// What each of [`MARKED_LISTS`] says of the domain's names.
+    lists: [DomainVerdict; MARKED_LISTS.len()],
+}
 
 impl ShardState {
     /// Scores up to `budget` names and dirty rings not scored yet (lexical
@@ -36,10 +45,8 @@ impl ShardState {
             let i = self.scored_names;
             self.scored_names += 1;
             budget -= 1;
-            let domain = self.data.names.get(i).domain;
-            let label = self.label_randomness(domain, model);
-            let lists = self.domain_lists(domain);
-            let (lexical, marks, class) = self.name_features(i, label, lists, model);
+            let domain = self.domain_features(self.data.names.get(i).domain, model);
+            let (lexical, marks, class) = self.name_features(i, domain, model);
             let e = self.data.names.get_mut(i);
             e.lexical = lexical;
             e.marks = marks;
@@ -77,69 +84,49 @@ impl ShardState {
         (self.scored_names as usize) < self.data.names.len() || !self.dirty_rings.is_empty()
     }
 
-    /// Lexical randomness of `domain`'s registrable label (the label left
-    /// of the public suffix), scored the first time it is asked for.
-    fn label_randomness(&mut self, domain: u32, model: &LexicalModel) -> f32 {
+    /// What `domain`'s names share, worked out the first time it is asked
+    /// for: the lexical randomness of its registrable label (the label left
+    /// of the public suffix) and what each marked list says of it.
+    fn domain_features(&mut self, domain: u32, model: &LexicalModel) -> DomainFeatures {
         let d = domain as usize;
-        if self.label_randomness.len() <= d {
-            self.label_randomness
-                .resize(self.data.domains.len().max(d + 1), f32::NAN);
-        }
-        let cached = self.label_randomness[d];
-        if !cached.is_nan() {
-            return cached;
-        }
-        let text = self.data.arena.get(self.data.domains.get(domain).name);
-        let text = std::str::from_utf8(text).unwrap_or("");
-        let scored = model.score(text.split('.').next().unwrap_or("")).randomness;
-        self.label_randomness[d] = scored;
-        scored
-    }
-
-    /// What each marked list says of `domain`'s names, worked out the
-    /// first time it is asked for.
-    fn domain_lists(&mut self, domain: u32) -> [DomainVerdict; MARKED_LISTS.len()] {
-        let d = domain as usize;
-        if self.domain_lists.len() <= d {
-            self.domain_lists
+        if self.domain_features.len() <= d {
+            self.domain_features
                 .resize(self.data.domains.len().max(d + 1), None);
         }
-        if let Some(verdicts) = self.domain_lists[d] {
-            return verdicts;
+        if let Some(features) = self.domain_features[d] {
+            return features;
         }
-        let text = self.data.arena.get(self.data.domains.get(domain).name);
-        let text = std::str::from_utf8(text).unwrap_or("");
-        let verdicts = MARKED_LISTS.map(|(kind, _)| self.lists.get(kind).domain_verdict(text));
-        self.domain_lists[d] = Some(verdicts);
-        verdicts
+        let text = self.domain_text(domain);
+        let features = DomainFeatures {
+            label: model.score(text.split('.').next().unwrap_or("")).randomness,
+            lists: MARKED_LISTS.map(|(kind, _)| self.lists.get(kind).domain_verdict(text)),
+        };
+        self.domain_features[d] = Some(features);
+        features
     }
 
     /// Lexical randomness (quantized), list marks and class of name `i`,
-    /// whose registrable label scored `label` and whose domain the lists
-    /// judged `lists`.
+    /// whose domain has `shared` features.
     fn name_features(
         &self,
         i: u32,
-        label: f32,
-        lists: [DomainVerdict; MARKED_LISTS.len()],
+        shared: DomainFeatures,
         model: &LexicalModel,
     ) -> (u8, u8, NameClass) {
-        let e = self.data.names.get(i);
-        let name = std::str::from_utf8(self.data.arena.get(e.name)).unwrap_or("");
-        let domain = std::str::from_utf8(self.data.arena.get(self.data.domains.get(e.domain).name))
-            .unwrap_or("");
+        let name = self.name_text(i);
+        let domain = self.domain_text(self.data.names.get(i).domain);
         // The labels left of the public suffix: the registrable label and
         // any below it; the more random of the two counts.
         let sub = name
             .strip_suffix(domain)
             .and_then(|s| s.strip_suffix('.'))
             .unwrap_or("");
-        let mut randomness = label;
+        let mut randomness = shared.label;
         if !sub.is_empty() {
             randomness = randomness.max(model.score(sub).randomness);
         }
         let mut m = marks::SCORED;
-        for ((kind, bit), verdict) in MARKED_LISTS.into_iter().zip(lists) {
+        for ((kind, bit), verdict) in MARKED_LISTS.into_iter().zip(shared.lists) {
             if self.lists.get(kind).name_matches(verdict, name, domain) {
                 m |= bit;
             }

@@ -25,6 +25,7 @@ use crate::{
 impl ShardState {
     /// Counts one observation; `name` is its name, `item` the rest, and
     /// `answer` what a response's answer section said.
+    ///
     /// A query with its response attached counts both, the response with
     /// the query's lookup of the name.
     pub fn count(&mut self, item: &Item, name: &[u8], answer: Option<AnswerView<'_>>) {
@@ -433,26 +434,22 @@ impl ShardState {
         }
         // One probe for a name answered before (most responses).
         if let Some(entry) = self.data.answers.get_mut(&n) {
-            let before = entry.bytes();
-            absorb(entry, answer);
-            let after = entry.bytes();
-            self.answer_bytes = self.answer_bytes + after - before.min(after);
+            self.answer_bytes += absorb(entry, answer);
             return;
         }
         if self.over_budget(size_of::<(u32, AnswerEntry)>() + 64 + answer.chain.len()) {
             return;
         }
         let mut entry = AnswerEntry::default();
-        let before = entry.bytes();
-        absorb(&mut entry, answer);
-        let after = entry.bytes();
-        self.answer_bytes = self.answer_bytes + after - before.min(after);
+        self.answer_bytes += absorb(&mut entry, answer);
         self.data.answers.insert(n, entry);
     }
 }
 
-/// Adds what one response with answer records said to `entry`.
-fn absorb(entry: &mut AnswerEntry, answer: AnswerView<'_>) {
+/// Adds what one response with answer records said to `entry`; returns
+/// the bytes it grew by.
+fn absorb(entry: &mut AnswerEntry, answer: AnswerView<'_>) -> usize {
+    let before = entry.bytes();
     let a = answer.summary;
     if entry.answered == 0 {
         entry.ttl_min = a.ttl_min;
@@ -477,4 +474,5 @@ fn absorb(entry: &mut AnswerEntry, answer: AnswerView<'_>) {
         entry.chain.clear();
         entry.chain.push_str(answer.chain);
     }
+    entry.bytes().saturating_sub(before)
 }

@@ -42,9 +42,9 @@ pub use ring::{RING_BEATS, RING_MAX_HOSTS};
 use super::NameHasher;
 use crate::{
     model::status::{Pressure, Totals},
-    score::lists::{DomainVerdict, Lists},
+    score::lists::Lists,
 };
-use cache::MARKED_LISTS;
+use cache::DomainFeatures;
 use index::{Index, table_bytes};
 use ring::NS_PER_DS;
 
@@ -101,13 +101,11 @@ pub struct ShardState {
     lists: Arc<Lists>,
     /// Names below this index have their lexical score and marks.
     scored_names: u32,
-    /// Lexical randomness of each domain's registrable label, indexed by
-    /// domain (NaN until scored): the label is shared by all the domain's
-    /// names, so it is scored once per domain, not per name.
-    label_randomness: Vec<f32>,
-    /// What each list says of each domain's names ([`MARKED_LISTS`] order;
-    /// `None` until asked), so most names are marked without a lookup.
-    domain_lists: Vec<Option<[DomainVerdict; MARKED_LISTS.len()]>>,
+    /// What each domain's names share (its registrable label's lexical
+    /// randomness, the lists' verdicts), indexed by domain, `None` until
+    /// scored: shared by all the domain's names, so scored once per
+    /// domain, not per name.
+    domain_features: Vec<Option<DomainFeatures>>,
     /// Rings with beats newer than their cached beacon score.
     dirty_rings: Vec<u32>,
     /// Bytes the answers hold ([`AnswerEntry::bytes`], summed).
@@ -126,8 +124,7 @@ impl ShardState {
             hasher,
             lists,
             scored_names: 0,
-            label_randomness: Vec::new(),
-            domain_lists: Vec::new(),
+            domain_features: Vec::new(),
             dirty_rings: Vec::new(),
             answer_bytes: 0,
         }
@@ -196,9 +193,7 @@ impl ShardState {
                 .map(|f| size_of::<Fold>() + f.names.bytes())
                 .sum::<usize>()
             + d.overflow.names.bytes()
-            + self.label_randomness.capacity() * size_of::<f32>()
-            + self.domain_lists.capacity()
-                * size_of::<Option<[DomainVerdict; MARKED_LISTS.len()]>>()
+            + self.domain_features.capacity() * size_of::<Option<DomainFeatures>>()
             + self.answer_bytes
             + table_bytes(&i.names)
             + table_bytes(&i.domains)

@@ -233,43 +233,26 @@ impl<'a> Table<'a> {
     pub fn dense(self) -> Dense<'a> {
         let mut rows_of = vec![0u16; TABLE_LEN];
         let mut rows = Vec::new();
-        for a in 0..SYMBOLS as u8 {
-            for b in 0..SYMBOLS as u8 {
-                let pair = usize::from(a) * SYMBOLS + usize::from(b);
-                let (Some(first), Some(end)) = (self.pairs.get(pair), self.pairs.get(pair + 1))
-                else {
-                    continue;
-                };
-                let first = u32::from_le_bytes(*first) as usize;
-                let end = u32::from_le_bytes(*end) as usize;
-                for context in self.contexts.get(first..end).unwrap_or_default() {
-                    let c = context[0];
-                    let (Some(slot), Ok(row)) = (
-                        rows_of.get_mut(index(a, b, c)),
-                        u16::try_from(rows.len() + 1),
-                    ) else {
-                        continue;
-                    };
-                    // A context stored twice (a malformed file) gets one
-                    // row: the costs are `cost`'s either way.
-                    if *slot != 0 {
-                        continue;
-                    }
-                    // The entry `cost` finds for `a b c`, which in a
-                    // malformed file need not be this one.
-                    let Some((backoff, followers)) = self.stored([a, b, c]) else {
-                        continue;
-                    };
-                    *slot = row;
-                    let mut costs = [0u16; SYMBOLS];
-                    for (d, cost) in costs.iter_mut().enumerate() {
-                        let order3 = u32::from(self.order3[index(b, c, d as u8)]);
-                        let own = follower_cost(u32::from(backoff) + order3, followers, d as u8);
-                        *cost = u16::try_from(own).unwrap_or(u16::MAX);
-                    }
-                    rows.push(costs);
-                }
+        // Every context `a b c` (at `index(a, b, c)`), looked up as `cost`
+        // looks it up; at most 40³ rows, so a row number fits in a `u16`.
+        for (at, row_of) in rows_of.iter_mut().enumerate() {
+            let [a, b, c] = [
+                at / (SYMBOLS * SYMBOLS),
+                at / SYMBOLS % SYMBOLS,
+                at % SYMBOLS,
+            ]
+            .map(|s| s as u8);
+            let Some((backoff, followers)) = self.stored([a, b, c]) else {
+                continue;
+            };
+            let mut costs = [0u16; SYMBOLS];
+            for (d, cost) in costs.iter_mut().enumerate() {
+                let order3 = u32::from(self.order3[index(b, c, d as u8)]);
+                let own = follower_cost(u32::from(backoff) + order3, followers, d as u8);
+                *cost = u16::try_from(own).unwrap_or(u16::MAX);
             }
+            rows.push(costs);
+            *row_of = u16::try_from(rows.len()).unwrap_or(0);
         }
         Dense {
             table: self,
