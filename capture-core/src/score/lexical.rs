@@ -216,10 +216,9 @@ mod tests {
         assert!(roc_auc(&[], &[1.0]).is_nan());
     }
 
-    #[test]
-    fn four_gram_lookup_follows_the_documented_format() {
-        // One context, boundary boundary `g`, backoff 10, with one
-        // follower `o` at cost 5; every order-3 cost is 100.
+    /// A model file with one context, boundary boundary `c`, backoff 10,
+    /// with one follower `o` at cost 5; every order-3 cost is 100.
+    fn one_context_file(c: u8) -> Vec<u8> {
         let mut file = model::MAGIC.to_vec();
         file.extend([0; 4 * model::WEIGHTS]);
         file.extend([100; model::TABLE_LEN]);
@@ -227,8 +226,14 @@ mod tests {
         for _ in 1..=model::PAIRS {
             file.extend(1u32.to_le_bytes());
         }
-        file.extend([7, 10, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
+        file.extend([c, 10, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
         file.extend([15, 5]);
+        file
+    }
+
+    #[test]
+    fn four_gram_lookup_follows_the_documented_format() {
+        let file = one_context_file(7);
         let table = model::Table::parse(&file).expect("a well-formed file");
         let (g, h, o, a) = (7, 8, 15, 1);
         assert_eq!(table.cost([0, 0, g], o), 5);
@@ -240,9 +245,13 @@ mod tests {
     #[test]
     fn dense_costs_are_the_table_costs() {
         // Every context and symbol, and some bytes that are no symbol, on
-        // the embedded model and on one with wild indexes.
+        // the embedded model, on one with wild indexes, and on one whose
+        // only context has a symbol past the alphabet (41, where a row
+        // would alias the context boundary `a` `a`).
         let garbage = garbage_table();
-        for table in [TABLE, garbage] {
+        let past: &'static [u8] = Box::leak(one_context_file(41).into_boxed_slice());
+        let past = model::Table::parse(past).expect("well-formed sizes");
+        for table in [TABLE, garbage, past] {
             let dense = table.dense();
             for a in 0..=41 {
                 for b in 0..=41 {

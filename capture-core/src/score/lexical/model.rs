@@ -177,11 +177,8 @@ impl<'a> Table<'a> {
     /// context is not stored.
     fn stored(&self, [a, b, c]: [u8; 3]) -> Option<(u8, Option<&'a [[u8; 2]]>)> {
         let pair = usize::from(a) * SYMBOLS + usize::from(b);
-        let first = u32::from_le_bytes(*self.pairs.get(pair)?) as usize;
-        let end = u32::from_le_bytes(*self.pairs.get(pair + 1)?) as usize;
-        let i = self
-            .contexts
-            .get(first..end)?
+        let (first, pair_contexts) = self.pair_contexts(pair)?;
+        let i = pair_contexts
             .binary_search_by_key(&c, |entry| entry[0])
             .ok()?;
         let context = self.contexts.get(first + i)?;
@@ -191,6 +188,14 @@ impl<'a> Table<'a> {
             self.followers
                 .get(first_follower(context)..first_follower(next)),
         ))
+    }
+
+    /// The contexts stored for the symbol pair `pair` (`a × 40 + b`), with
+    /// the index of the first; `None` when the file's range is not in it.
+    fn pair_contexts(&self, pair: usize) -> Option<(usize, &'a [[u8; CONTEXT_LEN]])> {
+        let first = u32::from_le_bytes(*self.pairs.get(pair)?) as usize;
+        let end = u32::from_le_bytes(*self.pairs.get(pair + 1)?) as usize;
+        Some((first, self.contexts.get(first..end)?))
     }
 
     /// The logistic combination of `features` in `[0, 1]`; 0 for a name
@@ -233,26 +238,35 @@ impl<'a> Table<'a> {
     pub fn dense(self) -> Dense<'a> {
         let mut rows_of = vec![0u16; TABLE_LEN];
         let mut rows = Vec::new();
-        // Every context `a b c` (at `index(a, b, c)`), looked up as `cost`
-        // looks it up; at most 40³ rows, so a row number fits in a `u16`.
-        for (at, row_of) in rows_of.iter_mut().enumerate() {
-            let [a, b, c] = [
-                at / (SYMBOLS * SYMBOLS),
-                at / SYMBOLS % SYMBOLS,
-                at % SYMBOLS,
-            ]
-            .map(|s| s as u8);
-            let Some((backoff, followers)) = self.stored([a, b, c]) else {
-                continue;
-            };
-            let mut costs = [0u16; SYMBOLS];
-            for (d, cost) in costs.iter_mut().enumerate() {
-                let order3 = u32::from(self.order3[index(b, c, d as u8)]);
-                let own = follower_cost(u32::from(backoff) + order3, followers, d as u8);
-                *cost = u16::try_from(own).unwrap_or(u16::MAX);
+        // Every stored context `a b c`, looked up as `cost` looks it up (in
+        // a malformed file that entry need not be the one listed, and a
+        // context listed twice gets one row); at most 40³ rows, so a row
+        // number fits in a `u16`.
+        for pair in 0..PAIRS {
+            let [a, b] = [pair / SYMBOLS, pair % SYMBOLS].map(|s| s as u8);
+            let listed = self.pair_contexts(pair).map_or(&[][..], |(_, cs)| cs);
+            // A symbol past the alphabet (a malformed file) would index
+            // another context's row; `cost` never asks for it here.
+            for &[c, ..] in listed
+                .iter()
+                .filter(|entry| usize::from(entry[0]) < SYMBOLS)
+            {
+                let row_of = &mut rows_of[index(a, b, c)];
+                if *row_of != 0 {
+                    continue;
+                }
+                let Some((backoff, followers)) = self.stored([a, b, c]) else {
+                    continue;
+                };
+                let mut costs = [0u16; SYMBOLS];
+                for (d, cost) in costs.iter_mut().enumerate() {
+                    let order3 = u32::from(self.order3[index(b, c, d as u8)]);
+                    let own = follower_cost(u32::from(backoff) + order3, followers, d as u8);
+                    *cost = u16::try_from(own).unwrap_or(u16::MAX);
+                }
+                rows.push(costs);
+                *row_of = u16::try_from(rows.len()).unwrap_or(0);
             }
-            rows.push(costs);
-            *row_of = u16::try_from(rows.len()).unwrap_or(0);
         }
         Dense {
             table: self,
